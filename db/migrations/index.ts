@@ -1,0 +1,21 @@
+import type { Knex } from 'knex';
+import * as eventLog from './20261126_001_event_log.js';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+/**
+ * Migrations listed in code rather than found on disk: the names knex records stay the same whether the
+ * server runs from TypeScript (tsx) or from compiled JavaScript. Append new migrations here, in order.
+ */
+const migrations: Record<string, Migration> = {
+  '20261126_001_event_log': eventLog,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};

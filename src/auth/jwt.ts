@@ -1,0 +1,58 @@
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
+import type { JwtConfig } from '../config.js';
+import { AppError } from '../errors.js';
+import { isValidUid } from '../uid.js';
+
+/** Turns a bearer token into the caller's uid, or throws -1010 / -1011. */
+export type Authenticator = (token: string) => Promise<string>;
+
+interface VerificationKey {
+  key: Uint8Array | KeyObject;
+  algorithms: string[];
+}
+
+function verificationKey(config: JwtConfig): VerificationKey {
+  if (config.publicKey !== undefined) {
+    const key = createPublicKey(config.publicKey);
+    // The key decides the algorithm, so a token cannot pick a weaker one for itself.
+    return { key, algorithms: key.asymmetricKeyType === 'ec' ? ['ES256'] : ['RS256'] };
+  }
+  return { key: new TextEncoder().encode(config.secret), algorithms: ['HS256'] };
+}
+
+export function createJwtAuthenticator(config: JwtConfig): Authenticator {
+  const { key, algorithms } = verificationKey(config);
+  return async (token) => {
+    let sub: string | undefined;
+    try {
+      const { payload } = await jwtVerify(token, key, {
+        algorithms,
+        issuer: config.issuer,
+        audience: config.audience,
+        requiredClaims: ['exp', 'sub'],
+      });
+      sub = payload.sub;
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) throw AppError.credentialsExpired('the token has expired');
+      if (err instanceof joseErrors.JOSEError) throw AppError.unauthenticated(`the token is not valid (${err.code})`);
+      throw err;
+    }
+    if (sub === undefined || !isValidUid(sub)) {
+      throw AppError.unauthenticated('the token subject is not a valid uid (1 to 64 characters, no whitespace)');
+    }
+    return sub;
+  };
+}
+
+/** Signs an HS256 token; used by `npm run token` and by tests. */
+export async function signToken(secret: string, uid: string, options: { ttlSeconds?: number; issuer?: string; audience?: string } = {}): Promise<string> {
+  const jwt = new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject(uid)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + (options.ttlSeconds ?? 86_400));
+  if (options.issuer) jwt.setIssuer(options.issuer);
+  if (options.audience) jwt.setAudience(options.audience);
+  return jwt.sign(new TextEncoder().encode(secret));
+}

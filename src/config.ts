@@ -1,0 +1,166 @@
+/**
+ * One typed settings object, read from the environment (and `.env`, loaded by main.ts) and validated at
+ * start-up. Every problem is collected so that one failed start names every bad setting at once.
+ */
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export type DatabaseConfig = { client: 'sqlite'; filename: string } | { client: 'pg'; connectionString: string };
+
+export interface JwtConfig {
+  /** HS256 shared secret. */
+  secret?: string;
+  /** PEM of an RSA or EC public key (RS256 / ES256). */
+  publicKey?: string;
+  issuer?: string;
+  audience?: string;
+  /** True when no key was configured and the development secret is in use. */
+  usingDevelopmentSecret: boolean;
+}
+
+export interface Config {
+  port: number;
+  /** Undefined: every interface, IPv6 and IPv4 (Node's default). */
+  host?: string;
+  database: DatabaseConfig;
+  redisUrl?: string;
+  redisPrefix: string;
+  jwt: JwtConfig;
+  dtalkSignature: boolean;
+  revokeWindowMs: number;
+  maxMessageBytes: number;
+  maxGroupMembers: number;
+  wsMaxBufferedBytes: number;
+  logLevel: LogLevel;
+  production: boolean;
+}
+
+/** Known to everyone, so only ever used outside production, and announced with a warning. */
+export const DEVELOPMENT_JWT_SECRET = 'chatlog-development-secret-not-for-production';
+
+export const DEFAULT_SQLITE_FILE = './data/chatlog.db';
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** `2m`, `24h`, `90s`, `500ms`, `7d`; a bare number is milliseconds. */
+export function parseDuration(text: string): number | undefined {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (!match) return undefined;
+  const value = Number(match[1]) * DURATION_UNITS_MS[match[2] ?? 'ms']!;
+  return Number.isSafeInteger(value) ? value : undefined;
+}
+
+export function loadConfig(env: Env): Config {
+  const problems: string[] = [];
+  const read = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === '' ? undefined : value;
+  };
+
+  const integer = (name: string, fallback: number, min: number, max: number): number => {
+    const text = read(name);
+    if (text === undefined) return fallback;
+    const value = /^\d+$/.test(text) ? Number(text) : NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be an integer from ${min} to ${max} (got "${text}")`);
+      return fallback;
+    }
+    return value;
+  };
+
+  const boolean = (name: string): boolean => {
+    const text = read(name)?.toLowerCase();
+    if (text === undefined) return false;
+    if (['true', '1', 'yes', 'on'].includes(text)) return true;
+    if (['false', '0', 'no', 'off'].includes(text)) return false;
+    problems.push(`${name} must be true or false (got "${text}")`);
+    return false;
+  };
+
+  const production = read('NODE_ENV') === 'production';
+
+  const port = integer('PORT', 8080, 0, 65535);
+  const host = read('HOST');
+
+  const database = parseDatabaseUrl(read('DATABASE_URL'), problems);
+
+  const redisUrl = read('REDIS_URL');
+  if (redisUrl !== undefined && !/^rediss?:\/\//.test(redisUrl)) {
+    problems.push(`REDIS_URL must start with redis:// or rediss:// (got "${redisUrl}")`);
+  }
+
+  const jwt: JwtConfig = {
+    secret: read('JWT_SECRET'),
+    publicKey: read('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n'),
+    issuer: read('JWT_ISSUER'),
+    audience: read('JWT_AUDIENCE'),
+    usingDevelopmentSecret: false,
+  };
+  if (jwt.secret !== undefined && jwt.publicKey !== undefined) {
+    problems.push('JWT_SECRET and JWT_PUBLIC_KEY are exclusive: set one of them');
+  }
+  if (jwt.publicKey !== undefined && !jwt.publicKey.includes('-----BEGIN PUBLIC KEY-----')) {
+    problems.push('JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
+  }
+  if (jwt.secret === undefined && jwt.publicKey === undefined) {
+    if (production) problems.push('JWT_SECRET (or JWT_PUBLIC_KEY) is required when NODE_ENV=production');
+    jwt.secret = DEVELOPMENT_JWT_SECRET;
+    jwt.usingDevelopmentSecret = true;
+  }
+
+  const dtalkSignature = boolean('AUTH_DTALK_SIGNATURE');
+  if (dtalkSignature) problems.push('AUTH_DTALK_SIGNATURE=true is not supported yet by this version of chatlog');
+
+  const revokeWindowText = read('REVOKE_WINDOW') ?? '24h';
+  let revokeWindowMs = parseDuration(revokeWindowText);
+  if (revokeWindowMs === undefined || revokeWindowMs <= 0) {
+    problems.push(`REVOKE_WINDOW must be a positive duration such as 2m, 24h or 7d (got "${revokeWindowText}")`);
+    revokeWindowMs = 86_400_000;
+  }
+
+  const logLevelText = read('LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevelText as LogLevel)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelText}")`);
+  }
+
+  const config: Config = {
+    port,
+    host,
+    database,
+    redisUrl,
+    redisPrefix: read('REDIS_PREFIX') ?? 'chatlog:',
+    jwt,
+    dtalkSignature,
+    revokeWindowMs,
+    maxMessageBytes: integer('MAX_MESSAGE_BYTES', 65_536, 256, 16 * 1024 * 1024),
+    maxGroupMembers: integer('MAX_GROUP_MEMBERS', 10_000, 2, 1_000_000),
+    wsMaxBufferedBytes: integer('WS_MAX_BUFFERED_BYTES', 1_048_576, 1024, 1024 * 1024 * 1024),
+    logLevel: LOG_LEVELS.includes(logLevelText as LogLevel) ? (logLevelText as LogLevel) : 'info',
+    production,
+  };
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function parseDatabaseUrl(url: string | undefined, problems: string[]): DatabaseConfig {
+  if (url === undefined) return { client: 'sqlite', filename: DEFAULT_SQLITE_FILE };
+  if (url.startsWith('sqlite:')) {
+    const filename = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    if (filename === '') problems.push('DATABASE_URL=sqlite:<path> needs a file path');
+    return { client: 'sqlite', filename };
+  }
+  if (/^postgres(ql)?:\/\//.test(url)) return { client: 'pg', connectionString: url };
+  problems.push(`DATABASE_URL must be sqlite:<path> or postgres://... (got "${url}")`);
+  return { client: 'sqlite', filename: DEFAULT_SQLITE_FILE };
+}

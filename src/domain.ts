@@ -1,0 +1,70 @@
+/** Domain types shared by the services, the store and the codec. Ids are JavaScript numbers below 2^53. */
+
+export const Channel = { ToUser: 0, ToGroup: 1 } as const;
+export type Channel = (typeof Channel)[keyof typeof Channel];
+
+/** The JSON form of a message body (API.md §3): proto field names, zero values omitted. */
+export type MessageContent = Record<string, unknown>;
+
+export interface SourceUser {
+  id?: string;
+  name?: string;
+}
+
+export interface MessageSource {
+  channelType?: number;
+  from?: SourceUser;
+  target?: SourceUser;
+}
+
+export interface MessageReference {
+  topic?: number;
+  ref?: number;
+}
+
+/** A message as a client submits it, after decoding and validation; `msg` is the serialized body. */
+export interface OutgoingMessage {
+  channelType: Channel;
+  msgId: string;
+  targetId: string;
+  msgType: number;
+  msg: Uint8Array;
+  source?: MessageSource;
+  reference?: MessageReference;
+}
+
+/** A stored message. A revoked one is a tombstone: `msg`, `source` and `reference` are erased. */
+export interface StoredMessage {
+  mid: number;
+  channelType: Channel;
+  msgId: string;
+  senderId: string;
+  targetId: string;
+  msgType: number;
+  msg: Uint8Array | null;
+  source?: MessageSource;
+  reference?: MessageReference;
+  createdAt: number;
+  revokedBy: string | null;
+  revokedAt: number | null;
+}
+
+export interface RevokeEventData {
+  operator: string;
+  self: boolean;
+}
+
+export interface FocusEventData {
+  uid: string;
+  currentNum: number;
+  time: number;
+}
+
+/** One entry of a user's stream, at position `id`. */
+export type StreamEvent =
+  | { id: number; kind: 'message'; message: StoredMessage }
+  | { id: number; kind: 'revoke'; mid: number; channelType: Channel; data: RevokeEventData }
+  | { id: number; kind: 'focus'; mid: number; channelType: Channel; data: FocusEventData };
+
+/** The message types a client may send (API.md §3); the others are the server's own or not carried. */
+export const SENDABLE_MSG_TYPES = [1, 2, 3, 4, 5, 6, 8, 10, 12, 13] as const;

@@ -1,0 +1,51 @@
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import { AppError } from '../errors.js';
+import type { Authenticator } from '../auth/jwt.js';
+import type { Codec } from '../proto/codec.js';
+import type { MessageService } from '../services/message-service.js';
+import type { RecordService } from '../services/record-service.js';
+import { authMiddleware } from './auth-middleware.js';
+import { jsonBody } from './body.js';
+import { errorMiddleware } from './error-middleware.js';
+import { healthRoutes } from './routes/health-routes.js';
+import { recordRoutes } from './routes/record-routes.js';
+import { createAjv } from './validation.js';
+
+export interface AppDeps {
+  logger: Logger;
+  authenticate: Authenticator;
+  codec: Codec;
+  messages: MessageService;
+  records: RecordService;
+  maxMessageBytes: number;
+}
+
+/** Large enough for a group invitation of 10,000 uids; pushes have their own, smaller limit. */
+const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
+
+export function createApp(deps: AppDeps): Koa {
+  const app = new Koa();
+  // Koa would print errors it sees itself; every error is already answered and logged by errorMiddleware.
+  app.silent = true;
+  app.use(errorMiddleware(deps.logger));
+
+  const routers = [
+    healthRoutes(),
+    recordRoutes({
+      ajv: createAjv(),
+      codec: deps.codec,
+      messages: deps.messages,
+      records: deps.records,
+      maxMessageBytes: deps.maxMessageBytes,
+      auth: authMiddleware(deps.authenticate),
+      json: jsonBody(JSON_BODY_LIMIT_BYTES),
+    }),
+  ];
+  for (const router of routers) app.use(router.routes());
+
+  app.use((ctx) => {
+    throw AppError.notFound(`there is no endpoint ${ctx.method} ${ctx.path}`);
+  });
+  return app;
+}

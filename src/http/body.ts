@@ -1,0 +1,100 @@
+import type { IncomingMessage } from 'node:http';
+import busboy from 'busboy';
+import type { Context, Middleware } from 'koa';
+import { koaBody } from 'koa-body';
+import { AppError } from '../errors.js';
+
+/** A JSON body parser whose every failure is a contract error; a body that is not JSON is refused, not ignored. */
+export function jsonBody(limitBytes: number): Middleware {
+  const parse = koaBody({
+    json: true,
+    jsonLimit: limitBytes,
+    jsonStrict: true,
+    multipart: false,
+    urlencoded: false,
+    text: false,
+    onError(err) {
+      throw bodyError(err, limitBytes);
+    },
+  });
+  return async (ctx, next) => {
+    if (hasBody(ctx) && !ctx.is('application/json')) {
+      throw AppError.invalidParams('the request body must be JSON (Content-Type: application/json)');
+    }
+    await parse(ctx, next);
+  };
+}
+
+function hasBody(ctx: Context): boolean {
+  return ctx.request.length > 0 || ctx.get('transfer-encoding') !== '';
+}
+
+function bodyError(err: Error, limitBytes: number): AppError {
+  const type = (err as { type?: string }).type;
+  if (type === 'entity.too.large') return AppError.tooLarge(`the request body is larger than ${limitBytes} bytes`);
+  if (err instanceof SyntaxError) return AppError.invalidParams(`the request body is not valid JSON: ${err.message}`);
+  return AppError.invalidParams(`the request body could not be read: ${err.message}`);
+}
+
+/** Bytes a multipart envelope may add around the message part (boundaries, part headers, a `file` text field). */
+const MULTIPART_OVERHEAD_BYTES = 16 * 1024;
+
+const MESSAGE_PART_NAMES = new Set(['file', 'message']);
+
+/**
+ * Reads the one file part named `file` or `message` of a multipart upload into memory (no temp files), with
+ * hard limits: the part may hold at most `maxPartBytes`, and a body declaring more than that plus the envelope
+ * is refused before it is read.
+ */
+export async function readMessagePart(req: IncomingMessage, maxPartBytes: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxPartBytes + MULTIPART_OVERHEAD_BYTES) {
+    throw AppError.tooLarge(`the upload is larger than the ${maxPartBytes}-byte message limit`);
+  }
+  let parser: busboy.Busboy;
+  try {
+    parser = busboy({
+      headers: req.headers,
+      limits: { fileSize: maxPartBytes, files: 1, fields: 4, fieldSize: 1024, parts: 5, headerPairs: 16 },
+    });
+  } catch (err) {
+    throw AppError.invalidParams(`the multipart body is malformed: ${(err as Error).message}`);
+  }
+
+  return new Promise<Buffer>((resolve, reject) => {
+    let part: Buffer | undefined;
+    let failure: AppError | undefined;
+    const fail = (error: AppError) => {
+      failure ??= error;
+    };
+
+    parser.on('file', (name, stream) => {
+      if (!MESSAGE_PART_NAMES.has(name)) {
+        fail(AppError.invalidParams(`unexpected file part "${name}": the message goes in a part named file or message`));
+        stream.resume();
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('limit', () => fail(AppError.tooLarge(`the message part is larger than ${maxPartBytes} bytes`)));
+      stream.on('end', () => {
+        part = Buffer.concat(chunks);
+      });
+    });
+    parser.on('filesLimit', () => fail(AppError.invalidParams('the upload must hold exactly one file part, named file or message')));
+    parser.on('fieldsLimit', () => fail(AppError.invalidParams('the upload has too many text fields')));
+    parser.on('partsLimit', () => fail(AppError.invalidParams('the upload has too many parts')));
+    parser.on('error', (err: Error) => {
+      req.unpipe(parser);
+      req.resume();
+      reject(AppError.invalidParams(`the multipart body is malformed: ${err.message}`));
+    });
+    parser.on('close', () => {
+      if (failure) reject(failure);
+      else if (part === undefined) reject(AppError.invalidParams('the upload has no file part named file or message'));
+      else resolve(part);
+    });
+    req.on('aborted', () => reject(AppError.invalidParams('the upload was aborted')));
+    req.pipe(parser);
+  });
+}

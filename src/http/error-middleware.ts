@@ -1,0 +1,48 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware } from 'koa';
+import type { Logger } from 'pino';
+import { AppError, ErrorCode } from '../errors.js';
+import type { Envelope } from './envelope.js';
+
+/** Errors raised by Koa itself (http-errors) carry only a status; give each the contract code it means. */
+const codeOfStatus: Record<number, ErrorCode> = {
+  400: ErrorCode.InvalidParams,
+  401: ErrorCode.Unauthenticated,
+  404: ErrorCode.NotFound,
+  413: ErrorCode.TooLarge,
+};
+
+const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
+
+/**
+ * The outermost middleware: names the request (X-Request-Id, honoured when sane) and turns every thrown
+ * error into the envelope. An error that is not an AppError is a bug: it is logged with the request id and
+ * the client gets -1000 without any detail.
+ */
+export function errorMiddleware(logger: Logger): Middleware {
+  return async (ctx, next) => {
+    const offered = ctx.get('x-request-id');
+    const requestId = REQUEST_ID_PATTERN.test(offered) ? offered : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.set('X-Request-Id', requestId);
+    try {
+      await next();
+    } catch (err) {
+      const error = toAppError(err);
+      if (error.code === ErrorCode.ServerError || error.code === ErrorCode.StorageUnavailable) {
+        logger.error({ err, requestId, method: ctx.method, path: ctx.path }, 'request failed');
+      }
+      ctx.status = error.status;
+      ctx.set(error.headers);
+      ctx.body = { result: error.code, message: error.message, data: null } satisfies Envelope<null>;
+    }
+  };
+}
+
+function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const { status, expose, message } = (err ?? {}) as { status?: number; expose?: boolean; message?: string };
+  const code = status === undefined ? undefined : codeOfStatus[status];
+  if (code !== undefined && expose && message) return new AppError(code, message);
+  return new AppError(ErrorCode.ServerError, 'unexpected server error; it has been logged', { cause: err });
+}

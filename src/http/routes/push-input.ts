@@ -1,0 +1,104 @@
+import type { Ajv } from 'ajv';
+import { SENDABLE_MSG_TYPES, type Channel, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage } from '../../domain.js';
+import type { Codec } from '../../proto/codec.js';
+import { channelTypeSchema, uidSchema } from '../schemas.js';
+import { compileValidator, type Validator } from '../validation.js';
+
+interface PushFields {
+  channelType: Channel;
+  msgId: string;
+  targetId: string;
+  msgType: number;
+  content: MessageContent;
+  source?: MessageSource;
+  reference?: MessageReference;
+}
+
+/** The fields every push carries, whether it came as JSON or as protobuf. */
+const pushSchema = {
+  type: 'object',
+  required: ['channelType', 'msgId', 'targetId', 'msgType', 'content'],
+  properties: {
+    channelType: channelTypeSchema,
+    msgId: { type: 'string', minLength: 1, maxLength: 64 },
+    targetId: { type: 'string' },
+    msgType: { type: 'integer', enum: SENDABLE_MSG_TYPES, errorHint: `must be one of ${SENDABLE_MSG_TYPES.join(', ')}` },
+    content: { type: 'object' },
+    source: { type: 'object' },
+    reference: { type: 'object' },
+  },
+  if: { properties: { channelType: { const: 1 } } },
+  then: {
+    properties: {
+      targetId: { type: 'string', pattern: '^[1-9][0-9]{0,15}$', errorHint: 'must be a group id (a decimal string) for a group message' },
+    },
+  },
+  else: { properties: { targetId: uidSchema } },
+} as const;
+
+/**
+ * Turns either form of a push (API.md §4.1) into one validated OutgoingMessage. Both forms go through the
+ * same schema, so a rule cannot hold for one and not the other.
+ */
+export class PushInput {
+  private readonly validatePush: Validator<PushFields>;
+  private readonly validateSource: Validator<MessageSource>;
+  private readonly validateReference: Validator<MessageReference>;
+  private readonly contentValidators = new Map<number, Validator<MessageContent>>();
+
+  constructor(ajv: Ajv, private readonly codec: Codec) {
+    this.validatePush = compileValidator(ajv, pushSchema);
+    this.validateSource = compileValidator(ajv, codec.sourceSchema(), 'source.');
+    this.validateReference = compileValidator(ajv, codec.referenceSchema(), 'reference.');
+    for (const msgType of SENDABLE_MSG_TYPES) {
+      this.contentValidators.set(msgType, compileValidator(ajv, codec.contentSchema(msgType)!, 'content.'));
+    }
+  }
+
+  fromJson(body: unknown): OutgoingMessage {
+    const fields = this.validateFields(body);
+    this.contentValidators.get(fields.msgType)!(fields.content);
+    return this.outgoing(fields, this.codec.encodeContent(fields.msgType, fields.content));
+  }
+
+  /** `/record/push`: a serialized Proto. */
+  fromProto(bytes: Uint8Array): OutgoingMessage {
+    const decoded = this.codec.decodePush(bytes);
+    const fields = this.validateFields({
+      channelType: decoded.channelType,
+      // proto3 cannot tell an empty string from an absent one; both mean the client left the field out.
+      msgId: decoded.msgId || undefined,
+      targetId: decoded.targetId || undefined,
+      msgType: decoded.msgType,
+      content: {},
+      source: decoded.source,
+      reference: decoded.reference,
+    });
+    this.codec.decodeContent(fields.msgType, decoded.msg); // strict: msg must be the body of its msgType
+    return this.outgoing(fields, decoded.msg);
+  }
+
+  /** `/record/push2`: a comet frame whose body is the Proto. */
+  fromCometFrame(bytes: Uint8Array): OutgoingMessage {
+    return this.fromProto(this.codec.decodeCometFrame(bytes));
+  }
+
+  private validateFields(value: unknown): PushFields {
+    const fields = this.validatePush(value);
+    if (fields.source !== undefined) this.validateSource(fields.source);
+    if (fields.reference !== undefined) this.validateReference(fields.reference);
+    return fields;
+  }
+
+  private outgoing(fields: PushFields, msg: Uint8Array): OutgoingMessage {
+    return {
+      channelType: fields.channelType,
+      msgId: fields.msgId,
+      targetId: fields.targetId,
+      msgType: fields.msgType,
+      msg,
+      ...(fields.source && { source: fields.source }),
+      ...(fields.reference && { reference: fields.reference }),
+    };
+  }
+}

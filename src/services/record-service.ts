@@ -1,0 +1,26 @@
+import type { StoredMessage, StreamEvent } from '../domain.js';
+import type { Store } from '../store/store.js';
+
+export interface StreamPage {
+  events: StreamEvent[];
+  /** The position to pass as `start` next: the last event returned, or `start` when none was. */
+  nextStart: number;
+  hasMore: boolean;
+}
+
+/** Reading: the caller's event stream (sync) and conversation history. */
+export class RecordService {
+  constructor(private readonly store: Store) {}
+
+  async sync(uid: string, start: number, count: number): Promise<StreamPage> {
+    // One extra row answers has_more without a second query.
+    const events = await this.store.readStream(uid, start, count + 1);
+    const hasMore = events.length > count;
+    const page = hasMore ? events.slice(0, count) : events;
+    return { events: page, nextStart: page.at(-1)?.id ?? start, hasMore };
+  }
+
+  privateHistory(uid: string, peerId: string, beforeId: number | undefined, count: number): Promise<StoredMessage[]> {
+    return this.store.privateHistory(uid, peerId, beforeId, count);
+  }
+}

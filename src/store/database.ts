@@ -1,0 +1,43 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import knex, { type Knex } from 'knex';
+import type { DatabaseConfig } from '../config.js';
+import { migrationSource } from '../../db/migrations/index.js';
+
+/** The knex settings for either engine; knexfile.ts uses the same function for the knex CLI. */
+export function knexConfig(database: DatabaseConfig): Knex.Config {
+  const common = { migrations: { migrationSource }, acquireConnectionTimeout: 10_000 };
+  if (database.client === 'pg') {
+    return { ...common, client: 'pg', connection: { connectionString: database.connectionString }, pool: { min: 0, max: 10 } };
+  }
+  return {
+    ...common,
+    client: 'better-sqlite3',
+    connection: { filename: database.filename },
+    useNullAsDefault: true,
+    pool: {
+      // WAL lets readers go on while the single writer commits; FULL keeps a commit durable before we answer.
+      afterCreate(connection: { pragma(sql: string): unknown }, done: (err: Error | null, connection: unknown) => void) {
+        connection.pragma('journal_mode = WAL');
+        connection.pragma('synchronous = FULL');
+        connection.pragma('busy_timeout = 5000');
+        done(null, connection);
+      },
+    },
+  };
+}
+
+/** Opens the database (creating the SQLite file's folder on first start) and brings the schema up to date. */
+export async function openDatabase(database: DatabaseConfig): Promise<Knex> {
+  if (database.client === 'sqlite' && database.filename !== ':memory:') {
+    mkdirSync(dirname(database.filename), { recursive: true });
+  }
+  const db = knex(knexConfig(database));
+  try {
+    await db.migrate.latest();
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return db;
+}

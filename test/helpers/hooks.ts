@@ -1,0 +1,18 @@
+import { postgresEngine, releaseDatabases } from './engines.js';
+
+/**
+ * Root hooks. CI sets CHATLOG_REQUIRE_POSTGRES=1 so that a run which silently fell back to SQLite only
+ * fails instead of passing.
+ */
+export const mochaHooks = {
+  beforeAll(): void {
+    if (postgresEngine) return;
+    if (process.env.CHATLOG_REQUIRE_POSTGRES === '1') {
+      throw new Error('CHATLOG_REQUIRE_POSTGRES=1 but DATABASE_URL does not name a PostgreSQL database');
+    }
+    console.log('  note: DATABASE_URL is not a postgres:// URL, so the PostgreSQL suites are skipped\n');
+  },
+  async afterAll(): Promise<void> {
+    await releaseDatabases();
+  },
+};

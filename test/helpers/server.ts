@@ -1,0 +1,70 @@
+import { randomBytes } from 'node:crypto';
+import { loadConfig, type Config } from '../../src/config.js';
+import { createServer, type ChatlogServer } from '../../src/server.js';
+import { signToken } from '../../src/auth/jwt.js';
+import type { Engine } from './engines.js';
+import { TestClient } from './client.js';
+
+export const TEST_JWT_SECRET = 'chatlog-test-secret';
+
+/** Settings as a deployment would write them; the database comes from the engine. */
+export type Settings = Record<string, string>;
+
+export interface RunningChatlog {
+  config: Config;
+  /** Base URL of each instance; all instances share one database. */
+  urls: string[];
+  /** A client acting as `uid`, talking to instance `instance`. */
+  client(uid: string, instance?: number): Promise<TestClient>;
+  close(): Promise<void>;
+}
+
+/** Starts `instances` servers on port 0 over a fresh database of the engine. */
+export async function startChatlog(engine: Engine, settings: Settings = {}, instances = 1): Promise<RunningChatlog> {
+  const config: Config = {
+    ...loadConfig({ LOG_LEVEL: 'silent', ...(settings.JWT_PUBLIC_KEY === undefined && { JWT_SECRET: TEST_JWT_SECRET }), ...settings }),
+    database: await engine.freshDatabase(),
+  };
+  const servers: ChatlogServer[] = [];
+  const urls: string[] = [];
+  try {
+    for (let i = 0; i < instances; i++) {
+      const server = await createServer(config);
+      servers.push(server);
+      urls.push((await server.listen(0, '127.0.0.1')).url);
+    }
+  } catch (err) {
+    await Promise.all(servers.map((server) => server.close()));
+    throw err;
+  }
+  return {
+    config,
+    urls,
+    async client(uid, instance = 0) {
+      return new TestClient(urls[instance]!, await signToken(TEST_JWT_SECRET, uid));
+    },
+    async close() {
+      await Promise.all(servers.map((server) => server.close()));
+    },
+  };
+}
+
+/** A uid no other test uses, so suites sharing a database never see each other's events. */
+export function uniqueUid(name: string): string {
+  return `${name}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Starts chatlog before the suite's tests and stops it after them; call the result inside a test. */
+export function useChatlog(engine: Engine, settings: Settings = {}, instances = 1): () => RunningChatlog {
+  let running: RunningChatlog | undefined;
+  before(async () => {
+    running = await startChatlog(engine, settings, instances);
+  });
+  after(async () => {
+    await running?.close();
+  });
+  return () => {
+    if (!running) throw new Error('chatlog is not running: useChatlog must be called in a describe block');
+    return running;
+  };
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+
+/** These run the server and the token command as a user would, as separate processes. */
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function run(script: string, args: string[], env: Record<string, string>): { child: ChildProcess; finished: Promise<Finished> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk) => (stdout += chunk));
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const finished = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
+  return { child, finished };
+}
+
+describe('starting the server', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'chatlog-startup-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('refuses to start with PORT=eighty, naming the setting', async () => {
+    const { code, stderr } = await run('src/main.ts', [], { PORT: 'eighty', DATABASE_URL: `sqlite:${dir}/a.db` }).finished;
+    assert.equal(code, 1);
+    assert.match(stderr, /PORT must be an integer/);
+  });
+
+  it('names every invalid setting at once', async () => {
+    const { code, stderr } = await run('src/main.ts', [], { REVOKE_WINDOW: 'soon', MAX_MESSAGE_BYTES: '-1', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' }).finished;
+    assert.equal(code, 1);
+    for (const name of ['REVOKE_WINDOW', 'MAX_MESSAGE_BYTES', 'LOG_LEVEL', 'DATABASE_URL']) assert.match(stderr, new RegExp(name));
+  });
+
+  it('refuses to start in production without JWT_SECRET', async () => {
+    const { code, stderr } = await run('src/main.ts', [], { NODE_ENV: 'production', DATABASE_URL: `sqlite:${dir}/b.db` }).finished;
+    assert.equal(code, 1);
+    assert.match(stderr, /JWT_SECRET/);
+  });
+
+  it('starts on a new SQLite file with the development secret, warns, serves, and exits 0 on SIGTERM', async () => {
+    const { child, finished } = run('src/main.ts', [], { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${dir}/new/chatlog.db` });
+    let output = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      child.stdout!.on('data', (chunk) => {
+        output += chunk;
+        const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
+        if (match) resolve(match[1]!);
+      });
+      child.once('exit', () => reject(new Error(`server exited early: ${output}`)));
+    });
+    assert.match(output, /development secret/);
+
+    const health = await fetch(`${url}/healthz`);
+    assert.equal(health.status, 200);
+    assert.deepEqual(await health.json(), { result: 0, message: 'OK', data: { status: 'ok' } });
+
+    const token = (await run('src/auth/token-cli.ts', ['alice'], {}).finished).stdout.trim();
+    const sync = await fetch(`${url}/app/record/sync-record`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ count: 10 }),
+    });
+    assert.equal(((await sync.json()) as { result: number }).result, 0);
+
+    child.kill('SIGTERM');
+    assert.equal((await finished).code, 0);
+  });
+
+  it('prints a token with npm run token only for a valid uid', async () => {
+    const { code, stderr } = await run('src/auth/token-cli.ts', ['has space'], {}).finished;
+    assert.equal(code, 2);
+    assert.match(stderr, /usage/);
+  });
+});
