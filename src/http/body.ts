@@ -21,7 +21,11 @@ export function jsonBody(limitBytes: number): Middleware {
     if (hasBody(ctx) && !ctx.is('application/json')) {
       throw AppError.invalidParams('the request body must be JSON (Content-Type: application/json)');
     }
-    await parse(ctx, next);
+    await parse(ctx, async () => {
+      // An empty body is an empty object, so that `{}`-only endpoints need no body at all.
+      ctx.request.body ??= {};
+      await next();
+    });
   };
 }
 

@@ -19,9 +19,19 @@ import type { MessageContent, MessageReference, MessageSource, StoredMessage, St
 const PROTO_FILE = fileURLToPath(new URL('./imparse.proto', import.meta.url));
 const PACKAGE = 'imparse.proto';
 
-/** Enum numbers the codec writes or tests itself; fixed by the contract (API.md §3). */
+/** EventType numbers the codec writes or tests itself; fixed by the contract (API.md §3). */
 const EventType = { common: 0, Signal: 2 } as const;
-const SignalType = { Revoke: 1, FocusMessage: 13 } as const;
+
+/**
+ * The signals of the stream, by stream-event kind: their SignalType and body message. The kind is also the key
+ * of the decoded body in a SignalRecord. Group membership signals join here.
+ */
+const SIGNALS = {
+  revoke: { signalType: 1, message: 'SignalRevoke' },
+  focus: { signalType: 13, message: 'SignalFocusMessage' },
+} as const;
+type SignalKind = keyof typeof SIGNALS;
+const SIGNAL_KINDS = Object.keys(SIGNALS) as SignalKind[];
 
 /** msgType → body message. Only these may be sent (API.md §3); the other msgTypes have no body type. */
 const BODY_TYPES: ReadonlyMap<number, string> = new Map([
@@ -35,12 +45,6 @@ const BODY_TYPES: ReadonlyMap<number, string> = new Map([
   [10, 'TransferMsg'],
   [12, 'RedPacketMsg'],
   [13, 'ContactCardMsg'],
-]);
-
-/** Signal bodies the stream carries, by SignalType: the body message and its key in a decoded stream record. */
-const SIGNAL_BODIES: ReadonlyMap<number, { message: string; key: 'revoke' | 'focus' }> = new Map([
-  [SignalType.Revoke, { message: 'SignalRevoke', key: 'revoke' }],
-  [SignalType.FocusMessage, { message: 'SignalFocusMessage', key: 'focus' }],
 ]);
 
 /** Fields of a pushed Common that the server assigns itself (API.md §4.1): never read, so never refused. */
@@ -194,7 +198,7 @@ export function createCodec(): Codec {
   const source = typeOf('Source');
   const reference = typeOf('Reference');
   const bodies = new Map([...BODY_TYPES].map(([msgType, name]) => [msgType, typeOf(name)]));
-  const signalBodies = new Map([...SIGNAL_BODIES].map(([type, { message, key }]) => [type, { type: typeOf(message), key }]));
+  const signalBodies = Object.fromEntries(SIGNAL_KINDS.map((kind) => [kind, typeOf(SIGNALS[kind].message)])) as Record<SignalKind, Type>;
 
   // Generated once: Ajv caches compiled validators by schema identity.
   const contentSchemas = new Map([...bodies].map(([msgType, type]) => [msgType, schemaOf(type)]));
@@ -210,36 +214,28 @@ export function createCodec(): Codec {
   const encodeProto = (eventType: number, body: Uint8Array): Uint8Array =>
     encode(proto, { eventType, body });
 
+  const encodeCommon = (fields: Plain): Uint8Array => encode(common, fromPlain(common, fields, '', 'raw'));
+
   const encodeMessageRecord = (message: StoredMessage): Uint8Array =>
     encodeProto(
       EventType.common,
-      encode(
-        common,
-        fromPlain(
-          common,
-          {
-            channelType: message.channelType,
-            mid: message.mid,
-            seq: message.msgId,
-            from: message.senderId,
-            target: message.targetId,
-            msgType: message.msgType,
-            msg: message.msg,
-            datetime: message.createdAt,
-            source: message.source,
-            reference: message.reference,
-          },
-          '',
-          'raw',
-        ),
-      ),
+      encodeCommon({
+        channelType: message.channelType,
+        mid: message.mid,
+        seq: message.msgId,
+        from: message.senderId,
+        target: message.targetId,
+        msgType: message.msgType,
+        msg: message.msg,
+        datetime: message.createdAt,
+        source: message.source,
+        reference: message.reference,
+      }),
     );
 
-  const encodeSignal = (sid: number, signalType: number, fields: Plain): Uint8Array => {
-    const body = signalBodies.get(signalType);
-    if (body === undefined) throw new Error(`signal type ${signalType} has no body message`);
-    const bodyBytes = encode(body.type, fromPlain(body.type, fields, body.key, 'raw'));
-    return encodeProto(EventType.Signal, encode(signal, { type: signalType, body: bodyBytes, sid, reliable: true }));
+  const encodeSignal = (sid: number, kind: SignalKind, fields: Plain): Uint8Array => {
+    const body = encode(signalBodies[kind], fromPlain(signalBodies[kind], fields, kind, 'raw'));
+    return encodeProto(EventType.Signal, encode(signal, { type: SIGNALS[kind].signalType, body, sid, reliable: true }));
   };
 
   const decodeContent = (msgType: number, msg: Uint8Array): MessageContent => {
@@ -261,7 +257,7 @@ export function createCodec(): Codec {
       // Scalars at their zero value; source and reference stay in the JSON form's shape, zero values omitted.
       const scalars = withDefaults(common, fields);
       const push: DecodedPush = {
-        eventType: envelope.eventType,
+        eventType: EventType.common,
         channelType: scalars.channelType as number,
         msgId: scalars.seq as string,
         targetId: scalars.target as string,
@@ -291,9 +287,9 @@ export function createCodec(): Codec {
         case 'message':
           return encodeMessageRecord(event.message);
         case 'revoke':
-          return encodeSignal(event.id, SignalType.Revoke, { mid: event.mid, operator: event.data.operator, self: event.data.self });
+          return encodeSignal(event.id, 'revoke', { mid: event.mid, operator: event.data.operator, self: event.data.self });
         case 'focus':
-          return encodeSignal(event.id, SignalType.FocusMessage, {
+          return encodeSignal(event.id, 'focus', {
             mid: event.mid,
             uid: event.data.uid,
             currentNum: event.data.currentNum,
@@ -319,26 +315,18 @@ export function createCodec(): Codec {
     },
 
     encodePush(fields) {
-      const body = encode(
-        common,
-        fromPlain(
-          common,
-          {
-            channelType: fields.channelType,
-            mid: fields.mid,
-            seq: fields.msgId,
-            from: fields.from,
-            target: fields.targetId,
-            msgType: fields.msgType,
-            msg: fields.msg,
-            datetime: fields.datetime,
-            source: fields.source,
-            reference: fields.reference,
-          },
-          '',
-          'raw',
-        ),
-      );
+      const body = encodeCommon({
+        channelType: fields.channelType,
+        mid: fields.mid,
+        seq: fields.msgId,
+        from: fields.from,
+        target: fields.targetId,
+        msgType: fields.msgType,
+        msg: fields.msg,
+        datetime: fields.datetime,
+        source: fields.source,
+        reference: fields.reference,
+      });
       return encodeProto(fields.eventType ?? EventType.common, body);
     },
 
@@ -357,10 +345,11 @@ export function createCodec(): Codec {
       if (envelope.eventType === EventType.Signal) {
         const fields = withDefaults(signal, toPlain(signal, decodeStrict(signal, body, 'Proto.body', 'Signal'), 'signal', 'raw'));
         const record: SignalRecord = { type: fields.type as number, sid: fields.sid as number, reliable: fields.reliable as boolean };
-        const known = signalBodies.get(record.type);
-        if (known !== undefined) {
-          const decoded = decodeStrict(known.type, fields.body as Uint8Array, 'Signal.body', known.type.name);
-          Object.assign(record, { [known.key]: withDefaults(known.type, toPlain(known.type, decoded, known.key, 'raw')) });
+        const kind = SIGNAL_KINDS.find((candidate) => SIGNALS[candidate].signalType === record.type);
+        if (kind !== undefined) {
+          const type = signalBodies[kind];
+          const decoded = decodeStrict(type, fields.body as Uint8Array, 'Signal.body', type.name);
+          Object.assign(record, { [kind]: withDefaults(type, toPlain(type, decoded, kind, 'raw')) });
         }
         return { eventType: EventType.Signal, signal: record };
       }

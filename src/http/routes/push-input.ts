@@ -20,7 +20,7 @@ const pushSchema = {
   required: ['channelType', 'msgId', 'targetId', 'msgType', 'content'],
   properties: {
     channelType: channelTypeSchema,
-    msgId: { type: 'string', minLength: 1, maxLength: 64 },
+    msgId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^\\P{Cs}*$', errorHint: 'must be 1 to 64 characters of valid Unicode text' },
     targetId: { type: 'string' },
     msgType: { type: 'integer', enum: SENDABLE_MSG_TYPES, errorHint: `must be one of ${SENDABLE_MSG_TYPES.join(', ')}` },
     content: { type: 'object' },
