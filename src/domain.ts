@@ -60,11 +60,56 @@ export interface FocusEventData {
   time: number;
 }
 
+/** Member types (API.md §5). */
+export const MemberType = { Normal: 0, Admin: 1, Owner: 2 } as const;
+export type MemberType = (typeof MemberType)[keyof typeof MemberType];
+
+export interface Group {
+  id: number;
+  name: string;
+  ownerId: string;
+  memberNum: number;
+  createdAt: number;
+}
+
+export interface GroupMember {
+  memberId: string;
+  memberType: MemberType;
+}
+
+/** A stay of a user in a group: they see the group's events with joinedId <= id <= leftId. */
+export interface Membership {
+  groupId: number;
+  uid: string;
+  memberType: MemberType;
+  joinedId: number;
+  leftId: number | null;
+}
+
+/** Someone joined (or, for `leave`, left): the uids concerned. */
+export interface MembershipEventData {
+  uids: string[];
+  time: number;
+}
+
+export interface DisbandEventData {
+  time: number;
+}
+
+export interface RoleEventData {
+  uid: string;
+  memberType: MemberType;
+  time: number;
+}
+
 /** One entry of a user's stream, at position `id`. */
 export type StreamEvent =
   | { id: number; kind: 'message'; message: StoredMessage }
   | { id: number; kind: 'revoke'; mid: number; channelType: Channel; data: RevokeEventData }
-  | { id: number; kind: 'focus'; mid: number; channelType: Channel; data: FocusEventData };
+  | { id: number; kind: 'focus'; mid: number; channelType: Channel; data: FocusEventData }
+  | { id: number; kind: 'join' | 'leave'; groupId: number; data: MembershipEventData }
+  | { id: number; kind: 'disband'; groupId: number; data: DisbandEventData }
+  | { id: number; kind: 'role'; groupId: number; data: RoleEventData };
 
 /** The message types a client may send (API.md §3); the others are the server's own or not carried. */
 export const SENDABLE_MSG_TYPES = [1, 2, 3, 4, 5, 6, 8, 10, 12, 13] as const;

@@ -5,6 +5,7 @@ import type { Config } from './config.js';
 import { createJwtAuthenticator } from './auth/jwt.js';
 import { createApp } from './http/app.js';
 import { createCodec } from './proto/codec.js';
+import { GroupService } from './services/group-service.js';
 import { MessageService } from './services/message-service.js';
 import { RecordService } from './services/record-service.js';
 import { openDatabase } from './store/database.js';
@@ -32,6 +33,7 @@ export async function createServer(config: Config, options: { logger?: Logger } 
     codec,
     messages: new MessageService(store, { revokeWindowMs: config.revokeWindowMs }),
     records: new RecordService(store),
+    groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers }),
     maxMessageBytes: config.maxMessageBytes,
   });
   const http: Server = createHttpServer(app.callback());

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as eventLog from './20261126_001_event_log.js';
+import * as groups from './20261126_002_groups.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -12,6 +13,7 @@ interface Migration {
  */
 const migrations: Record<string, Migration> = {
   '20261126_001_event_log': eventLog,
+  '20261126_002_groups': groups,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

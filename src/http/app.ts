@@ -3,11 +3,13 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Authenticator } from '../auth/jwt.js';
 import type { Codec } from '../proto/codec.js';
+import type { GroupService } from '../services/group-service.js';
 import type { MessageService } from '../services/message-service.js';
 import type { RecordService } from '../services/record-service.js';
 import { authMiddleware } from './auth-middleware.js';
 import { jsonBody } from './body.js';
 import { errorMiddleware } from './error-middleware.js';
+import { groupRoutes } from './routes/group-routes.js';
 import { healthRoutes } from './routes/health-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
 import { createAjv } from './validation.js';
@@ -18,6 +20,7 @@ export interface AppDeps {
   codec: Codec;
   messages: MessageService;
   records: RecordService;
+  groups: GroupService;
   maxMessageBytes: number;
 }
 
@@ -30,17 +33,13 @@ export function createApp(deps: AppDeps): Koa {
   app.silent = true;
   app.use(errorMiddleware(deps.logger));
 
+  const ajv = createAjv();
+  const auth = authMiddleware(deps.authenticate);
+  const json = jsonBody(JSON_BODY_LIMIT_BYTES);
   const routers = [
     healthRoutes(),
-    recordRoutes({
-      ajv: createAjv(),
-      codec: deps.codec,
-      messages: deps.messages,
-      records: deps.records,
-      maxMessageBytes: deps.maxMessageBytes,
-      auth: authMiddleware(deps.authenticate),
-      json: jsonBody(JSON_BODY_LIMIT_BYTES),
-    }),
+    recordRoutes({ ajv, codec: deps.codec, messages: deps.messages, records: deps.records, maxMessageBytes: deps.maxMessageBytes, auth, json }),
+    groupRoutes({ ajv, groups: deps.groups, auth, json }),
   ];
   for (const router of routers) app.use(router.routes());
 

@@ -24,11 +24,15 @@ const EventType = { common: 0, Signal: 2 } as const;
 
 /**
  * The signals of the stream, by stream-event kind: their SignalType and body message. The kind is also the key
- * of the decoded body in a SignalRecord. Group membership signals join here.
+ * of the decoded body in a SignalRecord.
  */
 const SIGNALS = {
   revoke: { signalType: 1, message: 'SignalRevoke' },
   focus: { signalType: 13, message: 'SignalFocusMessage' },
+  join: { signalType: 10, message: 'SignalSignInGroup' },
+  leave: { signalType: 11, message: 'SignalSignOutGroup' },
+  disband: { signalType: 12, message: 'SignalDeleteGroup' },
+  role: { signalType: 23, message: 'SignalUpdateGroupMemberType' },
 } as const;
 type SignalKind = keyof typeof SIGNALS;
 const SIGNAL_KINDS = Object.keys(SIGNALS) as SignalKind[];
@@ -141,6 +145,10 @@ export interface SignalRecord {
   reliable: boolean;
   revoke?: { mid: number; operator: string; self: boolean };
   focus?: { mid: number; uid: string; currentNum: number; time: number };
+  join?: { uid: string[]; group: number; time: number };
+  leave?: { uid: string[]; group: number; time: number };
+  disband?: { group: number; time: number };
+  role?: { group: number; uid: string; type: number; time: number };
 }
 
 /**
@@ -295,6 +303,13 @@ export function createCodec(): Codec {
             currentNum: event.data.currentNum,
             time: event.data.time,
           });
+        case 'join':
+        case 'leave':
+          return encodeSignal(event.id, event.kind, { uid: event.data.uids, group: event.groupId, time: event.data.time });
+        case 'disband':
+          return encodeSignal(event.id, 'disband', { group: event.groupId, time: event.data.time });
+        case 'role':
+          return encodeSignal(event.id, 'role', { group: event.groupId, uid: event.data.uid, type: event.data.memberType, time: event.data.time });
       }
     },
 

@@ -1,6 +1,7 @@
 import { AppError } from '../errors.js';
-import { Channel, type OutgoingMessage, type StoredMessage } from '../domain.js';
-import type { Store } from '../store/store.js';
+import { Channel, MemberType, type OutgoingMessage, type StoredMessage } from '../domain.js';
+import type { Store, WriteTransaction } from '../store/store.js';
+import { requireMembership } from './group-access.js';
 
 export interface PushReceipt {
   logId: number;
@@ -12,12 +13,21 @@ export interface MessageServiceOptions {
   now?: () => number;
 }
 
+/** Who may revoke a message: at any time, only within the window after sending, or not at all (thrown). */
+type RevokeRight = 'always' | 'within-window';
+
+/** Where a message's events go: the two parties of a private message, the group's timeline for a group one. */
+interface Audience {
+  recipients: string[];
+  groupId?: number;
+}
+
 const receiptOf = (message: StoredMessage): PushReceipt => ({ logId: message.mid, datetime: message.createdAt });
 
-/** A private message concerns its two parties, and nobody else may learn that it exists. */
-const concerns = (message: StoredMessage, uid: string): boolean => message.senderId === uid || message.targetId === uid;
+const groupIdOf = (message: StoredMessage): number => Number(message.targetId);
 
-const privateParties = (message: StoredMessage): string[] => [message.senderId, message.targetId];
+const audienceOf = (message: StoredMessage): Audience =>
+  message.channelType === Channel.ToGroup ? { recipients: [], groupId: groupIdOf(message) } : { recipients: [message.senderId, message.targetId] };
 
 /** Sending, recalling and marking messages: the rules of API.md §4.1, §4.5 and §4.6. */
 export class MessageService {
@@ -33,30 +43,33 @@ export class MessageService {
     // The common repeat costs one indexed read and no write lock; the check inside the transaction settles races.
     const earlier = await this.store.findMessageByMsgId(senderId, message.msgId);
     if (earlier) return receiptOf(earlier);
-    if (message.channelType === Channel.ToGroup) throw AppError.notFound(`group ${message.targetId} does not exist`);
 
     return this.store.write(async (tx) => {
       const raced = await tx.findMessageByMsgId(senderId, message.msgId);
       if (raced) return receiptOf(raced);
-      const stored = await tx.insertMessage(senderId, message, this.now(), [senderId, message.targetId]);
-      return receiptOf(stored);
+      if (message.channelType === Channel.ToGroup) {
+        // Checked inside the transaction, so that a member removed a moment ago cannot still post.
+        await requireMembership(tx, Number(message.targetId), senderId);
+        return receiptOf(await tx.insertMessage(senderId, message, this.now(), []));
+      }
+      return receiptOf(await tx.insertMessage(senderId, message, this.now(), [senderId, message.targetId]));
     });
   }
 
   async revoke(uid: string, channelType: Channel, logId: number): Promise<void> {
     await this.store.write(async (tx) => {
-      const message = await tx.getMessage(logId);
-      if (!message || message.channelType !== channelType || !concerns(message, uid)) throw messageNotFound(logId);
-      if (message.senderId !== uid) throw AppError.permissionDenied('only the sender may revoke a private message');
+      const message = await this.messageConcerning(tx, uid, channelType, logId);
+      const right = message.channelType === Channel.ToGroup ? await this.groupRevokeRight(tx, message, uid) : privateRevokeRight(message, uid);
       if (message.revokedAt !== null) return;
       const now = this.now();
-      if (now - message.createdAt > this.revokeWindowMs) {
+      if (right === 'within-window' && now - message.createdAt > this.revokeWindowMs) {
         throw AppError.permissionDenied(`the revoke window of ${this.revokeWindowMs} ms after sending has passed`);
       }
       await tx.markRevoked(message.mid, uid, now);
-      await tx.appendEvent(
-        { kind: 'revoke', mid: message.mid, actor: uid, data: { operator: uid, self: uid === message.senderId }, createdAt: now },
-        privateParties(message),
+      const { recipients, groupId } = audienceOf(message);
+      await tx.appendMessageEvent(
+        { kind: 'revoke', mid: message.mid, groupId, actor: uid, data: { operator: uid, self: uid === message.senderId }, createdAt: now },
+        recipients,
       );
     });
   }
@@ -64,23 +77,49 @@ export class MessageService {
   /** Returns the number of distinct users who marked the message. */
   async focus(uid: string, channelType: Channel, logId: number): Promise<number> {
     return this.store.write(async (tx) => {
-      const message = await tx.getMessage(logId);
-      if (!message || message.channelType !== channelType || !concerns(message, uid) || message.revokedAt !== null) {
-        throw messageNotFound(logId);
-      }
-      if (message.senderId === uid) throw AppError.permissionDenied('only the receiver may focus a private message');
+      const message = await this.messageConcerning(tx, uid, channelType, logId);
+      if (message.revokedAt !== null) throw messageNotFound(logId);
+      if (message.channelType === Channel.ToGroup) await requireMembership(tx, groupIdOf(message), uid);
+      if (message.senderId === uid) throw AppError.permissionDenied('the sender cannot focus their own message');
       const now = this.now();
       const marked = await tx.addFocusMark(message.mid, uid, now);
       const currentNum = await tx.countFocusMarks(message.mid);
       if (marked) {
-        await tx.appendEvent(
-          { kind: 'focus', mid: message.mid, actor: uid, data: { uid, currentNum, time: now }, createdAt: now },
-          privateParties(message),
-        );
+        const { recipients, groupId } = audienceOf(message);
+        await tx.appendMessageEvent({ kind: 'focus', mid: message.mid, groupId, actor: uid, data: { uid, currentNum, time: now }, createdAt: now }, recipients);
       }
       return currentNum;
     });
   }
+
+  /**
+   * The message, if it exists in that channel and the caller could ever see it: a party of a private message,
+   * or a member of the group when it was sent. Anyone else gets -1007 and learns nothing.
+   */
+  private async messageConcerning(tx: WriteTransaction, uid: string, channelType: Channel, logId: number): Promise<StoredMessage> {
+    const message = await tx.getMessage(logId);
+    if (!message || message.channelType !== channelType) throw messageNotFound(logId);
+    const concerns =
+      message.channelType === Channel.ToGroup
+        ? await tx.wasMemberAt(groupIdOf(message), uid, message.mid)
+        : message.senderId === uid || message.targetId === uid;
+    if (!concerns) throw messageNotFound(logId);
+    return message;
+  }
+
+  /** The owner any message at any time; an admin any message not sent by the owner; the sender within the window. */
+  private async groupRevokeRight(tx: WriteTransaction, message: StoredMessage, uid: string): Promise<RevokeRight> {
+    const { group, membership } = await requireMembership(tx, groupIdOf(message), uid);
+    if (membership.memberType === MemberType.Owner) return 'always';
+    if (membership.memberType === MemberType.Admin && message.senderId !== group.ownerId) return 'always';
+    if (message.senderId === uid) return 'within-window';
+    throw AppError.permissionDenied('only the sender, the group owner or an admin may revoke this message');
+  }
+}
+
+function privateRevokeRight(message: StoredMessage, uid: string): RevokeRight {
+  if (message.senderId !== uid) throw AppError.permissionDenied('only the sender may revoke a private message');
+  return 'within-window';
 }
 
 function messageNotFound(logId: number): AppError {

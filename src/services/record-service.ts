@@ -1,5 +1,6 @@
 import type { StoredMessage, StreamEvent } from '../domain.js';
 import type { Store } from '../store/store.js';
+import { requireMembership } from './group-access.js';
 
 export interface StreamPage {
   events: StreamEvent[];
@@ -22,5 +23,11 @@ export class RecordService {
 
   privateHistory(uid: string, peerId: string, beforeId: number | undefined, count: number): Promise<StoredMessage[]> {
     return this.store.privateHistory(uid, peerId, beforeId, count);
+  }
+
+  /** Members only, and only what was sent since they joined. */
+  async groupHistory(uid: string, groupId: number, beforeId: number | undefined, count: number): Promise<StoredMessage[]> {
+    const { membership } = await requireMembership(this.store, groupId, uid);
+    return this.store.groupHistory(groupId, membership.joinedId, beforeId, count);
   }
 }

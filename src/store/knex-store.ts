@@ -1,7 +1,7 @@
 import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
-import type { Channel, OutgoingMessage, StoredMessage, StreamEvent } from '../domain.js';
-import type { NewStreamEvent, Store, WriteTransaction } from './store.js';
+import type { Channel, Group, GroupMember, MemberType, Membership, OutgoingMessage, StoredMessage, StreamEvent } from '../domain.js';
+import type { NewGroupEvent, NewMessageEvent, Store, WriteTransaction } from './store.js';
 
 /** Any constant will do: it names the lock that serialises every write transaction on PostgreSQL. */
 const WRITE_LOCK_KEY = 0x63686174; // "chat"
@@ -24,12 +24,35 @@ interface MessageRow {
 interface StreamRow extends MessageRow {
   id: number | string;
   kind: string;
+  event_mid: number | string | null;
+  group_id: number | string | null;
   data: string | null;
 }
+
+interface GroupRow {
+  id: number | string;
+  name: string;
+  owner_id: string;
+  member_num: number | string;
+  created_at: number | string;
+}
+
+interface MembershipRow {
+  group_id: number | string;
+  uid: string;
+  role: number;
+  joined_id: number | string;
+  left_id: number | string | null;
+}
+
 
 /** Private conversations are keyed by their two uids in sorted order; uids never contain a space. */
 export function privateConversation(a: string, b: string): string {
   return a < b ? `${a} ${b}` : `${b} ${a}`;
+}
+
+export function groupConversation(groupId: number): string {
+  return `g:${groupId}`;
 }
 
 function toMessage(row: MessageRow): StoredMessage {
@@ -51,15 +74,44 @@ function toMessage(row: MessageRow): StoredMessage {
 
 function toStreamEvent(row: StreamRow): StreamEvent {
   const id = Number(row.id);
+  const data = row.data === null ? undefined : JSON.parse(row.data);
   switch (row.kind) {
     case 'message':
       return { id, kind: 'message', message: toMessage(row) };
     case 'revoke':
     case 'focus':
-      return { id, kind: row.kind, mid: Number(row.mid), channelType: row.channel_type as Channel, data: JSON.parse(row.data!) };
+      return { id, kind: row.kind, mid: Number(row.event_mid), channelType: row.channel_type as Channel, data };
+    case 'join':
+    case 'leave':
+    case 'disband':
+    case 'role':
+      return { id, kind: row.kind, groupId: Number(row.group_id), data } as StreamEvent;
     default:
       throw new Error(`unknown event kind ${row.kind} at id ${id}`);
   }
+}
+
+function toGroup(row: GroupRow): Group {
+  return { id: Number(row.id), name: row.name, ownerId: row.owner_id, memberNum: Number(row.member_num), createdAt: Number(row.created_at) };
+}
+
+function toMembership(row: MembershipRow): Membership {
+  return {
+    groupId: Number(row.group_id),
+    uid: row.uid,
+    memberType: row.role as MemberType,
+    joinedId: Number(row.joined_id),
+    leftId: row.left_id === null ? null : Number(row.left_id),
+  };
+}
+
+/** Placeholders are limited (SQLite: 32766, PostgreSQL: 65535); group operations may name 10,000 uids. */
+const CHUNK = 1000;
+
+function chunks<T>(items: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += CHUNK) out.push(items.slice(i, i + CHUNK));
+  return out;
 }
 
 const MESSAGE_COLUMNS = [
@@ -100,7 +152,7 @@ class KnexWriteTransaction implements WriteTransaction {
 
   async insertMessage(senderId: string, message: OutgoingMessage, createdAt: number, recipients: string[]): Promise<StoredMessage> {
     const mid = await this.takeId();
-    const conversation = message.channelType === 0 ? privateConversation(senderId, message.targetId) : `g:${message.targetId}`;
+    const conversation = message.channelType === 0 ? privateConversation(senderId, message.targetId) : groupConversation(Number(message.targetId));
     await this.trx('messages').insert({
       mid,
       channel_type: message.channelType,
@@ -114,7 +166,8 @@ class KnexWriteTransaction implements WriteTransaction {
       reference: message.reference ? JSON.stringify(message.reference) : null,
       created_at: createdAt,
     });
-    await this.trx('events').insert({ id: mid, kind: 'message', mid, actor: senderId, data: null, created_at: createdAt });
+    const groupId = message.channelType === 1 ? Number(message.targetId) : null;
+    await this.trx('events').insert({ id: mid, kind: 'message', mid, group_id: groupId, actor: senderId, data: null, created_at: createdAt });
     await this.deliver(mid, recipients);
     return {
       mid,
@@ -146,17 +199,90 @@ class KnexWriteTransaction implements WriteTransaction {
     return Number(row?.n ?? 0);
   }
 
-  async appendEvent(event: NewStreamEvent, recipients: string[]): Promise<number> {
+  async appendMessageEvent(event: NewMessageEvent, recipients: string[]): Promise<number> {
+    const id = await this.insertEvent(event.kind, event.actor, event.data, event.createdAt, event.mid, event.groupId);
+    await this.deliver(id, recipients);
+    return id;
+  }
+
+  appendGroupEvent(event: NewGroupEvent): Promise<number> {
+    return this.insertEvent(event.kind, event.actor, event.data, event.createdAt, undefined, event.groupId);
+  }
+
+  getGroup(groupId: number): Promise<Group | undefined> {
+    return findGroup(this.trx, groupId);
+  }
+
+  getMembership(groupId: number, uid: string): Promise<Membership | undefined> {
+    return findMembership(this.trx, groupId, uid);
+  }
+
+  async wasMemberAt(groupId: number, uid: string, id: number): Promise<boolean> {
+    const row = await this.trx('memberships')
+      .where({ group_id: groupId, uid })
+      .andWhere('joined_id', '<=', id)
+      .andWhere((q) => q.whereNull('left_id').orWhere('left_id', '>=', id))
+      .first('uid');
+    return row !== undefined;
+  }
+
+  async currentMembers(groupId: number, uids: string[]): Promise<Membership[]> {
+    const found: Membership[] = [];
+    for (const part of chunks(uids)) {
+      const rows: MembershipRow[] = await this.trx('memberships').where({ group_id: groupId }).whereNull('left_id').whereIn('uid', part);
+      found.push(...rows.map(toMembership));
+    }
+    return found;
+  }
+
+  async createGroup(name: string, ownerId: string, memberIds: string[], createdAt: number): Promise<Group> {
+    const uids = [ownerId, ...memberIds.filter((uid) => uid !== ownerId)];
+    const id = await this.takeId();
+    await this.trx('events').insert({ id, kind: 'join', group_id: id, actor: ownerId, data: JSON.stringify({ uids, time: createdAt }), created_at: createdAt });
+    await this.trx('groups').insert({ id, name, owner_id: ownerId, member_num: uids.length, created_at: createdAt });
+    await this.addMembers(id, [ownerId], 2, id);
+    await this.addMembers(id, uids.slice(1), 0, id);
+    return { id, name, ownerId, memberNum: uids.length, createdAt };
+  }
+
+  async addMembers(groupId: number, uids: string[], memberType: MemberType, joinedId: number): Promise<void> {
+    for (const part of chunks(uids)) {
+      await this.trx('memberships').insert(part.map((uid) => ({ group_id: groupId, uid, role: memberType, joined_id: joinedId })));
+    }
+  }
+
+  async closeMemberships(groupId: number, leftId: number, uids?: string[]): Promise<void> {
+    const current = () => this.trx('memberships').where({ group_id: groupId }).whereNull('left_id');
+    if (uids === undefined) {
+      await current().update({ left_id: leftId });
+      return;
+    }
+    for (const part of chunks(uids)) await current().whereIn('uid', part).update({ left_id: leftId });
+  }
+
+  async setMemberType(groupId: number, uid: string, memberType: MemberType): Promise<void> {
+    await this.trx('memberships').where({ group_id: groupId, uid }).whereNull('left_id').update({ role: memberType });
+  }
+
+  async updateGroup(groupId: number, changes: { ownerId?: string; memberNumDelta?: number; disbandedId?: number }): Promise<void> {
+    const update: Record<string, unknown> = {};
+    if (changes.ownerId !== undefined) update.owner_id = changes.ownerId;
+    if (changes.memberNumDelta !== undefined) update.member_num = this.trx.raw('member_num + ?', [changes.memberNumDelta]);
+    if (changes.disbandedId !== undefined) update.disbanded_id = changes.disbandedId;
+    if (Object.keys(update).length > 0) await this.trx('groups').where({ id: groupId }).update(update);
+  }
+
+  private async insertEvent(kind: string, actor: string, data: unknown, createdAt: number, mid: number | undefined, groupId: number | undefined): Promise<number> {
     const id = await this.takeId();
     await this.trx('events').insert({
       id,
-      kind: event.kind,
-      mid: event.mid,
-      actor: event.actor,
-      data: JSON.stringify(event.data),
-      created_at: event.createdAt,
+      kind,
+      mid: mid ?? null,
+      group_id: groupId ?? null,
+      actor,
+      data: JSON.stringify(data),
+      created_at: createdAt,
     });
-    await this.deliver(id, recipients);
     return id;
   }
 
@@ -170,6 +296,16 @@ class KnexWriteTransaction implements WriteTransaction {
     const [row] = await this.trx('counters').where({ name: 'event' }).increment('value', 1).returning('value');
     return Number((row as { value: number | string }).value);
   }
+}
+
+async function findGroup(db: Knex, groupId: number): Promise<Group | undefined> {
+  const row: GroupRow | undefined = await db('groups').where({ id: groupId }).whereNull('disbanded_id').first();
+  return row && toGroup(row);
+}
+
+async function findMembership(db: Knex, groupId: number, uid: string): Promise<Membership | undefined> {
+  const row: MembershipRow | undefined = await db('memberships').where({ group_id: groupId, uid }).whereNull('left_id').first();
+  return row && toMembership(row);
 }
 
 async function findMessageByMsgId(db: Knex, senderId: string, msgId: string): Promise<StoredMessage | undefined> {
@@ -200,15 +336,32 @@ export class KnexStore implements Store {
     );
   }
 
+  /**
+   * The user's private events (inbox) merged with the events of each group inside each of their stays in it,
+   * in one id order.
+   */
   readStream(uid: string, afterId: number, limit: number): Promise<StreamEvent[]> {
-    const query = this.db('inbox as i')
-      .join('events as e', 'e.id', 'i.id')
-      .join('messages as m', 'm.mid', 'e.mid')
-      .select('i.id', 'e.kind', 'e.data', ...MESSAGE_COLUMNS)
-      .where('i.uid', uid)
-      .andWhere('i.id', '>', afterId)
-      .andWhere((q) => q.whereNot('e.kind', 'message').orWhereNull('m.revoked_at'))
-      .orderBy('i.id')
+    const db = this.db;
+    const positions = db('inbox')
+      .select('id')
+      .where('uid', uid)
+      .andWhere('id', '>', afterId)
+      .unionAll((union) =>
+        union
+          .select('ge.id')
+          .from('memberships as ms')
+          .join('events as ge', (on) => on.on('ge.group_id', 'ms.group_id').andOn('ge.id', '>=', 'ms.joined_id'))
+          .where('ms.uid', uid)
+          .andWhere('ge.id', '>', afterId)
+          .andWhere((q) => q.whereNull('ms.left_id').orWhere('ge.id', '<=', db.ref('ms.left_id'))),
+      );
+    const query = db
+      .from(positions.as('s'))
+      .join('events as e', 'e.id', 's.id')
+      .leftJoin('messages as m', 'm.mid', 'e.mid')
+      .select('s.id', 'e.kind', 'e.mid as event_mid', 'e.group_id', 'e.data', ...MESSAGE_COLUMNS)
+      .where((q) => q.whereNot('e.kind', 'message').orWhereNull('m.revoked_at'))
+      .orderBy('s.id')
       .limit(limit);
     return guarded(query.then((rows: StreamRow[]) => rows.map(toStreamEvent)));
   }
@@ -222,6 +375,42 @@ export class KnexStore implements Store {
       .limit(limit);
     if (beforeId !== undefined) query.andWhere('m.mid', '<', beforeId);
     return guarded(query.then((rows: MessageRow[]) => rows.map(toMessage)));
+  }
+
+  groupHistory(groupId: number, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]> {
+    const query = this.db('messages as m')
+      .select(MESSAGE_COLUMNS)
+      .where('m.conversation', groupConversation(groupId))
+      .andWhere('m.mid', '>=', fromId)
+      .whereNull('m.revoked_at')
+      .orderBy('m.mid', 'desc')
+      .limit(limit);
+    if (beforeId !== undefined) query.andWhere('m.mid', '<', beforeId);
+    return guarded(query.then((rows: MessageRow[]) => rows.map(toMessage)));
+  }
+
+  getGroup(groupId: number): Promise<Group | undefined> {
+    return guarded(findGroup(this.db, groupId));
+  }
+
+  getMembership(groupId: number, uid: string): Promise<Membership | undefined> {
+    return guarded(findMembership(this.db, groupId, uid));
+  }
+
+  listMembers(groupId: number): Promise<GroupMember[]> {
+    const query = this.db('memberships').select('uid', 'role').where({ group_id: groupId }).whereNull('left_id').orderBy([{ column: 'role', order: 'desc' }, 'joined_id', 'uid']);
+    return guarded(query.then((rows: MembershipRow[]) => rows.map((row) => ({ memberId: row.uid, memberType: row.role as MemberType }))));
+  }
+
+  listGroupsOf(uid: string): Promise<Group[]> {
+    const query = this.db('memberships as ms')
+      .join('groups as g', 'g.id', 'ms.group_id')
+      .select('g.*')
+      .where('ms.uid', uid)
+      .whereNull('ms.left_id')
+      .whereNull('g.disbanded_id')
+      .orderBy('g.id');
+    return guarded(query.then((rows: GroupRow[]) => rows.map(toGroup)));
   }
 
   async ping(): Promise<void> {

@@ -1,4 +1,17 @@
-import type { OutgoingMessage, StoredMessage, StreamEvent, RevokeEventData, FocusEventData } from '../domain.js';
+import type {
+  DisbandEventData,
+  FocusEventData,
+  Group,
+  GroupMember,
+  MemberType,
+  Membership,
+  MembershipEventData,
+  OutgoingMessage,
+  RevokeEventData,
+  RoleEventData,
+  StoredMessage,
+  StreamEvent,
+} from '../domain.js';
 
 /** What the services need from storage. The knex implementation is the only place with SQL. */
 export interface Store {
@@ -13,31 +26,69 @@ export interface Store {
   readStream(uid: string, afterId: number, limit: number): Promise<StreamEvent[]>;
   /** Messages between two users with mid < beforeId (or the newest), newest first; revoked ones left out. */
   privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
+  /** A group's messages with fromId <= mid < beforeId (or the newest), newest first; revoked ones left out. */
+  groupHistory(groupId: number, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
+  /** A group that exists and was not disbanded. */
+  getGroup(groupId: number): Promise<Group | undefined>;
+  /** The user's current membership of the group. */
+  getMembership(groupId: number, uid: string): Promise<Membership | undefined>;
+  listMembers(groupId: number): Promise<GroupMember[]>;
+  /** The groups the user belongs to now, oldest first. */
+  listGroupsOf(uid: string): Promise<Group[]>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
-export interface NewEvent<K extends string, D> {
+interface EventOf<K extends string, D> {
   kind: K;
-  mid: number;
   actor: string;
   data: D;
   createdAt: number;
 }
 
-export type NewStreamEvent = NewEvent<'revoke', RevokeEventData> | NewEvent<'focus', FocusEventData>;
+/** An event about a message; `groupId` is set for a group message's events. */
+export type NewMessageEvent = (EventOf<'revoke', RevokeEventData> | EventOf<'focus', FocusEventData>) & { mid: number; groupId?: number };
+
+export type NewGroupEvent = (
+  | EventOf<'join' | 'leave', MembershipEventData>
+  | EventOf<'disband', DisbandEventData>
+  | EventOf<'role', RoleEventData>
+) & { groupId: number };
 
 export interface WriteTransaction {
   findMessageByMsgId(senderId: string, msgId: string): Promise<StoredMessage | undefined>;
   getMessage(mid: number): Promise<StoredMessage | undefined>;
-  /** Stores a message under a new id and puts it in the streams of `recipients`. */
+  /**
+   * Stores a message under a new id. A private message goes into the streams of `recipients`; a group message
+   * is stored once and reaches the members through their memberships.
+   */
   insertMessage(senderId: string, message: OutgoingMessage, createdAt: number, recipients: string[]): Promise<StoredMessage>;
   /** Erases the content, keeping the row as a tombstone of who revoked it and when. */
   markRevoked(mid: number, operator: string, at: number): Promise<void>;
   /** Records one mark; false when this user had marked the message already. */
   addFocusMark(mid: number, uid: string, at: number): Promise<boolean>;
   countFocusMarks(mid: number): Promise<number>;
-  /** Appends an event under a new id to the streams of `recipients`; returns its id. */
-  appendEvent(event: NewStreamEvent, recipients: string[]): Promise<number>;
+  /** Appends a message event under a new id: to `recipients` (private) or to the group's timeline. */
+  appendMessageEvent(event: NewMessageEvent, recipients: string[]): Promise<number>;
+  /** Appends a group event under a new id to the group's timeline; returns the id. */
+  appendGroupEvent(event: NewGroupEvent): Promise<number>;
+
+  getGroup(groupId: number): Promise<Group | undefined>;
+  getMembership(groupId: number, uid: string): Promise<Membership | undefined>;
+  /** Whether any stay of the user in the group covered event `id`. */
+  wasMemberAt(groupId: number, uid: string, id: number): Promise<boolean>;
+  /** Of `uids`, those who are members now. */
+  currentMembers(groupId: number, uids: string[]): Promise<Membership[]>;
+  /**
+   * Creates a group whose first event is the SignInGroup of its members (the owner first); the group's id is
+   * that event's id.
+   */
+  createGroup(name: string, ownerId: string, memberIds: string[], createdAt: number): Promise<Group>;
+  /** Opens memberships starting at event `joinedId`. */
+  addMembers(groupId: number, uids: string[], memberType: MemberType, joinedId: number): Promise<void>;
+  /** Closes the current memberships of `uids` (every member when undefined) at event `leftId`. */
+  closeMemberships(groupId: number, leftId: number, uids?: string[]): Promise<void>;
+  setMemberType(groupId: number, uid: string, memberType: MemberType): Promise<void>;
+  updateGroup(groupId: number, changes: { ownerId?: string; memberNumDelta?: number; disbandedId?: number }): Promise<void>;
 }

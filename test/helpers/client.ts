@@ -78,6 +78,15 @@ export class TestClient {
     return this.post<{ record_count: number; records: Array<Record<string, unknown>> }>('/app/record/pri-chat-record', body);
   }
 
+  groupHistory(body: Record<string, unknown>) {
+    return this.post<{ record_count: number; records: Array<Record<string, unknown>> }>('/app/record/group-chat-record', body);
+  }
+
+  /** A text message to a group, as JSON. */
+  sendGroupText(groupId: number, content: string, msgId = `g-${Math.random().toString(36).slice(2)}`) {
+    return this.pushJson({ channelType: 1, msgId, targetId: String(groupId), msgType: 1, content: { content } });
+  }
+
   revoke(logId: number | string, type?: number) {
     return this.post('/app/record/revoke', { logId, ...(type !== undefined && { type }) });
   }

@@ -2,7 +2,7 @@ import { Router } from '@koa/router';
 import type { Ajv } from 'ajv';
 import type { Context, Middleware } from 'koa';
 import { AppError } from '../../errors.js';
-import type { Channel, OutgoingMessage } from '../../domain.js';
+import type { Channel, OutgoingMessage, StoredMessage } from '../../domain.js';
 import type { Codec } from '../../proto/codec.js';
 import type { MessageService } from '../../services/message-service.js';
 import type { RecordService } from '../../services/record-service.js';
@@ -30,15 +30,23 @@ const syncSchema = {
   properties: { count: countSchema(1000), start: positionSchema },
 } as const;
 
+/** Absent, "" and "0" all mean "from the newest". */
+const historyBoundSchema = {
+  ...positionSchema,
+  pattern: '^(|0|[1-9][0-9]{0,15})$',
+  errorHint: 'must be a message id (a number or a decimal string), or "" / 0 for the newest',
+} as const;
+
 const historySchema = {
   type: 'object',
   required: ['targetId', 'count'],
-  properties: {
-    targetId: uidSchema,
-    count: countSchema(100),
-    // Absent, "" and "0" all mean "from the newest".
-    logId: { ...positionSchema, pattern: '^(|0|[1-9][0-9]{0,15})$', errorHint: 'must be a message id (a number or a decimal string), or "" / 0 for the newest' },
-  },
+  properties: { targetId: uidSchema, count: countSchema(100), logId: historyBoundSchema },
+} as const;
+
+const groupHistorySchema = {
+  type: 'object',
+  required: ['groupId', 'count'],
+  properties: { groupId: idSchema, count: countSchema(100), logId: historyBoundSchema },
 } as const;
 
 const markSchema = {
@@ -49,6 +57,7 @@ const markSchema = {
 
 interface SyncBody { count: number; start?: number | string }
 interface HistoryBody { targetId: string; count: number; logId?: number | string }
+interface GroupHistoryBody { groupId: number | string; count: number; logId?: number | string }
 interface MarkBody { type?: Channel; logId: number | string }
 
 /** POST /record/push[2] and /app/record/*: validate, call a service, shape the response. */
@@ -58,6 +67,7 @@ export function recordRoutes(deps: RecordRoutesDeps): Router {
   const pushJson = jsonBody(maxMessageBytes);
   const validateSync = compileValidator<SyncBody>(ajv, syncSchema);
   const validateHistory = compileValidator<HistoryBody>(ajv, historySchema);
+  const validateGroupHistory = compileValidator<GroupHistoryBody>(ajv, groupHistorySchema);
   const validateMark = compileValidator<MarkBody>(ajv, markSchema);
 
   const push = (fromUpload: (bytes: Uint8Array) => OutgoingMessage) => async (ctx: Context) => {
@@ -88,11 +98,17 @@ export function recordRoutes(deps: RecordRoutesDeps): Router {
     });
   });
 
+  const respondHistory = (ctx: Context, history: StoredMessage[]) =>
+    respondOk(ctx, { record_count: history.length, records: history.map((message) => codec.messageRecordJson(message)) });
+
   router.post('/app/record/pri-chat-record', auth, json, async (ctx) => {
     const body = validateHistory(ctx.request.body);
-    const before = body.logId === undefined || body.logId === '' ? 0 : toId(body.logId, 'logId');
-    const history = await records.privateHistory(ctx.state.uid, body.targetId, before === 0 ? undefined : before, body.count);
-    respondOk(ctx, { record_count: history.length, records: history.map((message) => codec.messageRecordJson(message)) });
+    respondHistory(ctx, await records.privateHistory(ctx.state.uid, body.targetId, historyBound(body.logId), body.count));
+  });
+
+  router.post('/app/record/group-chat-record', auth, json, async (ctx) => {
+    const body = validateGroupHistory(ctx.request.body);
+    respondHistory(ctx, await records.groupHistory(ctx.state.uid, toId(body.groupId, 'groupId'), historyBound(body.logId), body.count));
   });
 
   router.post('/app/record/revoke', auth, json, async (ctx) => {
@@ -108,4 +124,11 @@ export function recordRoutes(deps: RecordRoutesDeps): Router {
   });
 
   return router;
+}
+
+/** The exclusive upper bound of a history page, or undefined for "from the newest". */
+function historyBound(logId: number | string | undefined): number | undefined {
+  if (logId === undefined || logId === '') return undefined;
+  const bound = toId(logId, 'logId');
+  return bound === 0 ? undefined : bound;
 }
