@@ -1,8 +1,11 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { createJwtAuthenticator } from './auth/jwt.js';
+import { InProcessBus, type EventBus } from './bus/event-bus.js';
+import { RedisBus } from './bus/redis-bus.js';
+import { RealtimeGateway } from './gateway/gateway.js';
 import { createApp } from './http/app.js';
 import { createCodec } from './proto/codec.js';
 import { GroupService } from './services/group-service.js';
@@ -14,29 +17,61 @@ import { KnexStore } from './store/knex-store.js';
 export interface ChatlogServer {
   /** Starts serving; port 0 picks a free port. Resolves with the address actually bound. */
   listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
-  /** Stops accepting, lets requests in flight finish, then closes the database. */
+  /** Stops accepting, lets requests in flight finish, closes sockets with 1001, then Redis and the database. */
   close(): Promise<void>;
+}
+
+export interface ServerOptions {
+  logger?: Logger;
+  /** WebSocket heartbeat period; tests shorten it. */
+  heartbeatMs?: number;
 }
 
 /**
  * The composition root of one instance: everything is built here from the config and handed down, so tests
  * can run several instances side by side in one process.
  */
-export async function createServer(config: Config, options: { logger?: Logger } = {}): Promise<ChatlogServer> {
+export async function createServer(config: Config, options: ServerOptions = {}): Promise<ChatlogServer> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const db = await openDatabase(config.database);
   const store = new KnexStore(db);
+  let bus: EventBus;
+  if (config.redisUrl) {
+    const redisBus = new RedisBus(config.redisUrl, config.redisPrefix, logger);
+    try {
+      await redisBus.connect();
+    } catch (err) {
+      await Promise.all([redisBus.close(), store.close()]);
+      throw err;
+    }
+    bus = redisBus;
+  } else {
+    bus = new InProcessBus();
+  }
+  const notify = bus.publish.bind(bus);
   const codec = createCodec();
+  const authenticate = createJwtAuthenticator(config.jwt);
+  const records = new RecordService(store);
   const app = createApp({
     logger,
-    authenticate: createJwtAuthenticator(config.jwt),
+    authenticate,
     codec,
-    messages: new MessageService(store, { revokeWindowMs: config.revokeWindowMs }),
-    records: new RecordService(store),
-    groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers }),
+    messages: new MessageService(store, { revokeWindowMs: config.revokeWindowMs, notify }),
+    records,
+    groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, notify }),
     maxMessageBytes: config.maxMessageBytes,
   });
-  const http: Server = createHttpServer(app.callback());
+  const gateway = new RealtimeGateway({
+    records,
+    codec,
+    bus,
+    authenticate,
+    logger,
+    maxBufferedBytes: config.wsMaxBufferedBytes,
+    heartbeatMs: options.heartbeatMs,
+  });
+  const http = createHttpServer(app.callback());
+  http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
 
   return {
     listen(port = config.port, host = config.host) {
@@ -45,17 +80,21 @@ export async function createServer(config: Config, options: { logger?: Logger } 
         http.listen(port, host, () => {
           http.off('error', reject);
           const address = http.address() as AddressInfo;
-          const shownHost = address.family === 'IPv6' ? (address.address === '::' ? 'localhost' : `[${address.address}]`) : address.address === '0.0.0.0' ? 'localhost' : address.address;
-          resolve({ port: address.port, url: `http://${shownHost}:${address.port}` });
+          resolve({ port: address.port, url: `http://${displayHost(address)}:${address.port}` });
         });
       });
     },
     async close() {
-      await new Promise<void>((resolve) => {
-        http.close(() => resolve());
-        http.closeIdleConnections();
-      });
+      const requestsDone = new Promise<void>((resolve) => http.close(() => resolve()));
+      http.closeIdleConnections();
+      await Promise.all([requestsDone, gateway.close()]);
+      await bus.close();
       await store.close();
     },
   };
+}
+
+function displayHost(address: AddressInfo): string {
+  if (address.address === '::' || address.address === '0.0.0.0') return 'localhost';
+  return address.family === 'IPv6' ? `[${address.address}]` : address.address;
 }

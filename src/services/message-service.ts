@@ -1,5 +1,6 @@
 import { AppError } from '../errors.js';
 import { Channel, MemberType, type OutgoingMessage, type StoredMessage } from '../domain.js';
+import type { Notification } from '../bus/event-bus.js';
 import type { Store, WriteTransaction } from '../store/store.js';
 import { requireMembership } from './group-access.js';
 
@@ -10,6 +11,8 @@ export interface PushReceipt {
 
 export interface MessageServiceOptions {
   revokeWindowMs: number;
+  /** Announces committed events to every instance. */
+  notify: (notification: Notification) => void;
   now?: () => number;
 }
 
@@ -29,13 +32,18 @@ const groupIdOf = (message: StoredMessage): number => Number(message.targetId);
 const audienceOf = (message: StoredMessage): Audience =>
   message.channelType === Channel.ToGroup ? { recipients: [], groupId: groupIdOf(message) } : { recipients: [message.senderId, message.targetId] };
 
+const notificationOf = (id: number, { recipients, groupId }: Audience): Notification =>
+  groupId === undefined ? { id, uids: recipients } : { id, groupId };
+
 /** Sending, recalling and marking messages: the rules of API.md §4.1, §4.5 and §4.6. */
 export class MessageService {
   private readonly revokeWindowMs: number;
+  private readonly notify: (notification: Notification) => void;
   private readonly now: () => number;
 
   constructor(private readonly store: Store, options: MessageServiceOptions) {
     this.revokeWindowMs = options.revokeWindowMs;
+    this.notify = options.notify;
     this.now = options.now ?? Date.now;
   }
 
@@ -44,39 +52,41 @@ export class MessageService {
     const earlier = await this.store.findMessageByMsgId(senderId, message.msgId);
     if (earlier) return receiptOf(earlier);
 
-    return this.store.write(async (tx) => {
+    const { stored, isNew } = await this.store.write(async (tx) => {
       const raced = await tx.findMessageByMsgId(senderId, message.msgId);
-      if (raced) return receiptOf(raced);
-      if (message.channelType === Channel.ToGroup) {
-        // Checked inside the transaction, so that a member removed a moment ago cannot still post.
-        await requireMembership(tx, Number(message.targetId), senderId);
-        return receiptOf(await tx.insertMessage(senderId, message, this.now(), []));
-      }
-      return receiptOf(await tx.insertMessage(senderId, message, this.now(), [senderId, message.targetId]));
+      if (raced) return { stored: raced, isNew: false };
+      // Checked inside the transaction, so that a member removed a moment ago cannot still post.
+      if (message.channelType === Channel.ToGroup) await requireMembership(tx, Number(message.targetId), senderId);
+      const recipients = message.channelType === Channel.ToGroup ? [] : [senderId, message.targetId];
+      return { stored: await tx.insertMessage(senderId, message, this.now(), recipients), isNew: true };
     });
+    if (isNew) this.notify(notificationOf(stored.mid, audienceOf(stored)));
+    return receiptOf(stored);
   }
 
   async revoke(uid: string, channelType: Channel, logId: number): Promise<void> {
-    await this.store.write(async (tx) => {
+    const notification = await this.store.write(async (tx) => {
       const message = await this.messageConcerning(tx, uid, channelType, logId);
       const right = message.channelType === Channel.ToGroup ? await this.groupRevokeRight(tx, message, uid) : privateRevokeRight(message, uid);
-      if (message.revokedAt !== null) return;
+      if (message.revokedAt !== null) return undefined;
       const now = this.now();
       if (right === 'within-window' && now - message.createdAt > this.revokeWindowMs) {
         throw AppError.permissionDenied(`the revoke window of ${this.revokeWindowMs} ms after sending has passed`);
       }
       await tx.markRevoked(message.mid, uid, now);
-      const { recipients, groupId } = audienceOf(message);
-      await tx.appendMessageEvent(
-        { kind: 'revoke', mid: message.mid, groupId, actor: uid, data: { operator: uid, self: uid === message.senderId }, createdAt: now },
-        recipients,
+      const audience = audienceOf(message);
+      const id = await tx.appendMessageEvent(
+        { kind: 'revoke', mid: message.mid, groupId: audience.groupId, actor: uid, data: { operator: uid, self: uid === message.senderId }, createdAt: now },
+        audience.recipients,
       );
+      return notificationOf(id, audience);
     });
+    if (notification) this.notify(notification);
   }
 
   /** Returns the number of distinct users who marked the message. */
   async focus(uid: string, channelType: Channel, logId: number): Promise<number> {
-    return this.store.write(async (tx) => {
+    const { currentNum, notification } = await this.store.write(async (tx) => {
       const message = await this.messageConcerning(tx, uid, channelType, logId);
       if (message.revokedAt !== null) throw messageNotFound(logId);
       if (message.channelType === Channel.ToGroup) await requireMembership(tx, groupIdOf(message), uid);
@@ -84,12 +94,16 @@ export class MessageService {
       const now = this.now();
       const marked = await tx.addFocusMark(message.mid, uid, now);
       const currentNum = await tx.countFocusMarks(message.mid);
-      if (marked) {
-        const { recipients, groupId } = audienceOf(message);
-        await tx.appendMessageEvent({ kind: 'focus', mid: message.mid, groupId, actor: uid, data: { uid, currentNum, time: now }, createdAt: now }, recipients);
-      }
-      return currentNum;
+      if (!marked) return { currentNum, notification: undefined };
+      const audience = audienceOf(message);
+      const id = await tx.appendMessageEvent(
+        { kind: 'focus', mid: message.mid, groupId: audience.groupId, actor: uid, data: { uid, currentNum, time: now }, createdAt: now },
+        audience.recipients,
+      );
+      return { currentNum, notification: notificationOf(id, audience) };
     });
+    if (notification) this.notify(notification);
+    return currentNum;
   }
 
   /**

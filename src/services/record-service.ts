@@ -21,6 +21,16 @@ export class RecordService {
     return { events: page, nextStart: page.at(-1)?.id ?? start, hasMore };
   }
 
+  /** Where the user's stream ends now: a socket without `since` starts there. */
+  latestPosition(uid: string): Promise<number> {
+    return this.store.latestPosition(uid);
+  }
+
+  /** The ids of the groups the user belongs to now. */
+  async groupIdsOf(uid: string): Promise<number[]> {
+    return (await this.store.listGroupsOf(uid)).map((group) => group.id);
+  }
+
   privateHistory(uid: string, peerId: string, beforeId: number | undefined, count: number): Promise<StoredMessage[]> {
     return this.store.privateHistory(uid, peerId, beforeId, count);
   }

@@ -366,6 +366,18 @@ export class KnexStore implements Store {
     return guarded(query.then((rows: StreamRow[]) => rows.map(toStreamEvent)));
   }
 
+  latestPosition(uid: string): Promise<number> {
+    const db = this.db;
+    const lastPrivate = db('inbox').max({ id: 'id' }).where('uid', uid);
+    const lastOfGroups = db('memberships as ms')
+      .join('events as ge', (on) => on.on('ge.group_id', 'ms.group_id').andOn('ge.id', '>=', 'ms.joined_id'))
+      .max({ id: 'ge.id' })
+      .where('ms.uid', uid)
+      .andWhere((q) => q.whereNull('ms.left_id').orWhere('ge.id', '<=', db.ref('ms.left_id')));
+    const query = db.from(lastPrivate.unionAll(lastOfGroups).as('last')).max({ id: 'id' }).first();
+    return guarded(query.then((row: { id: number | string | null } | undefined) => Number(row?.id ?? 0)));
+  }
+
   privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]> {
     const query = this.db('messages as m')
       .select(MESSAGE_COLUMNS)

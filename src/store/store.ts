@@ -24,6 +24,8 @@ export interface Store {
   write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
   /** The user's stream after `afterId`, ascending, at most `limit` events; revoked messages left out. */
   readStream(uid: string, afterId: number, limit: number): Promise<StreamEvent[]>;
+  /** The id of the last event of the user's stream, 0 when it is empty. */
+  latestPosition(uid: string): Promise<number>;
   /** Messages between two users with mid < beforeId (or the newest), newest first; revoked ones left out. */
   privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
   /** A group's messages with fromId <= mid < beforeId (or the newest), newest first; revoked ones left out. */

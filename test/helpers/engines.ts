@@ -4,10 +4,17 @@ import { join } from 'node:path';
 import knex from 'knex';
 import type { DatabaseConfig } from '../../src/config.js';
 
-/** A storage engine the suite runs on; each call of freshDatabase gives an empty database of its own. */
+/**
+ * A deployment the suite runs on: SQLite with the in-process bus (one instance), or PostgreSQL with Redis
+ * (several instances). Each call of freshDatabase gives an empty database of its own.
+ */
 export interface Engine {
   name: 'SQLite' | 'PostgreSQL';
   freshDatabase(): Promise<DatabaseConfig>;
+  /** Settings every server of this engine gets: REDIS_URL and a REDIS_PREFIX of its own, for PostgreSQL. */
+  settings(): Record<string, string>;
+  /** How many instances the realtime suites start: more than one only where a bus joins them. */
+  instances: number;
 }
 
 const cleanups: Array<() => Promise<void>> = [];
@@ -19,10 +26,15 @@ const sqlite: Engine = {
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
     return { client: 'sqlite', filename: join(dir, 'chatlog.db') };
   },
+  settings: () => ({}),
+  instances: 1,
 };
 
-/** PostgreSQL from DATABASE_URL: every call creates a database beside it, dropped when the run ends. */
-function postgres(url: string): Engine {
+/**
+ * PostgreSQL from DATABASE_URL, with Redis from REDIS_URL: every call creates a database beside the one named,
+ * dropped when the run ends, and every server set gets its own Redis prefix.
+ */
+function postgres(url: string, redisUrl: string): Engine {
   const admin = knex({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
   cleanups.push(() => admin.destroy());
   let counter = 0;
@@ -39,14 +51,17 @@ function postgres(url: string): Engine {
       target.pathname = `/${name}`;
       return { client: 'pg', connectionString: target.toString() };
     },
+    settings: () => ({ REDIS_URL: redisUrl, REDIS_PREFIX: `chatlog-test-${process.pid}-${++counter}:` }),
+    instances: 2,
   };
 }
 
 const databaseUrl = process.env.DATABASE_URL;
 const postgresUrl = databaseUrl !== undefined && /^postgres(ql)?:\/\//.test(databaseUrl) ? databaseUrl : undefined;
+const redisUrl = process.env.REDIS_URL;
 
-/** SQLite always; PostgreSQL when DATABASE_URL names one. */
-export const engines: Engine[] = postgresUrl ? [sqlite, postgres(postgresUrl)] : [sqlite];
+/** SQLite always; PostgreSQL + Redis when DATABASE_URL and REDIS_URL name them. */
+export const engines: Engine[] = postgresUrl && redisUrl ? [sqlite, postgres(postgresUrl, redisUrl)] : [sqlite];
 
 export const postgresEngine: Engine | undefined = engines.find((engine) => engine.name === 'PostgreSQL');
 

@@ -8,9 +8,9 @@ export const mochaHooks = {
   beforeAll(): void {
     if (postgresEngine) return;
     if (process.env.CHATLOG_REQUIRE_POSTGRES === '1') {
-      throw new Error('CHATLOG_REQUIRE_POSTGRES=1 but DATABASE_URL does not name a PostgreSQL database');
+      throw new Error('CHATLOG_REQUIRE_POSTGRES=1 but DATABASE_URL (postgres://) and REDIS_URL are not both set');
     }
-    console.log('  note: DATABASE_URL is not a postgres:// URL, so the PostgreSQL suites are skipped\n');
+    console.log('  note: DATABASE_URL (postgres://) and REDIS_URL are not both set, so the PostgreSQL + Redis suites are skipped\n');
   },
   async afterAll(): Promise<void> {
     await releaseDatabases();

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { loadConfig, type Config } from '../../src/config.js';
-import { createServer, type ChatlogServer } from '../../src/server.js';
+import { createServer, type ChatlogServer, type ServerOptions } from '../../src/server.js';
 import { signToken } from '../../src/auth/jwt.js';
 import type { Engine } from './engines.js';
 import { TestClient } from './client.js';
@@ -20,16 +20,21 @@ export interface RunningChatlog {
 }
 
 /** Starts `instances` servers on port 0 over a fresh database of the engine. */
-export async function startChatlog(engine: Engine, settings: Settings = {}, instances = 1): Promise<RunningChatlog> {
+export async function startChatlog(engine: Engine, settings: Settings = {}, instances = 1, options: ServerOptions = {}): Promise<RunningChatlog> {
   const config: Config = {
-    ...loadConfig({ LOG_LEVEL: 'silent', ...(settings.JWT_PUBLIC_KEY === undefined && { JWT_SECRET: TEST_JWT_SECRET }), ...settings }),
+    ...loadConfig({
+      LOG_LEVEL: 'silent',
+      ...(settings.JWT_PUBLIC_KEY === undefined && { JWT_SECRET: TEST_JWT_SECRET }),
+      ...engine.settings(),
+      ...settings,
+    }),
     database: await engine.freshDatabase(),
   };
   const servers: ChatlogServer[] = [];
   const urls: string[] = [];
   try {
     for (let i = 0; i < instances; i++) {
-      const server = await createServer(config);
+      const server = await createServer(config, options);
       servers.push(server);
       urls.push((await server.listen(0, '127.0.0.1')).url);
     }
@@ -55,10 +60,10 @@ export function uniqueUid(name: string): string {
 }
 
 /** Starts chatlog before the suite's tests and stops it after them; call the result inside a test. */
-export function useChatlog(engine: Engine, settings: Settings = {}, instances = 1): () => RunningChatlog {
+export function useChatlog(engine: Engine, settings: Settings = {}, instances = 1, options: ServerOptions = {}): () => RunningChatlog {
   let running: RunningChatlog | undefined;
   before(async () => {
-    running = await startChatlog(engine, settings, instances);
+    running = await startChatlog(engine, settings, instances, options);
   });
   after(async () => {
     await running?.close();

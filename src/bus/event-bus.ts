@@ -1,0 +1,47 @@
+/**
+ * A notification that events were committed. It names who they concern, not what they hold: every instance
+ * reads the events themselves from the database, in stream order, so a lost or late notification costs latency,
+ * never data (DESIGN.md "Realtime").
+ */
+export interface Notification {
+  /** The highest event id committed. */
+  id: number;
+  /** Users concerned directly: the parties of a private event, the uids a membership event names. */
+  uids?: string[];
+  /** A group whose members the events concern. */
+  groupId?: number;
+  /** A membership change, so that instances keep their group index without reading it back. */
+  membership?: { kind: 'join' | 'leave' | 'disband'; uids: string[] };
+}
+
+export interface EventBus {
+  /** Sends the notification to every instance, this one included. Never throws: a lost notification is survivable. */
+  publish(notification: Notification): void;
+  /** Calls `onNotification` for every notification; `onResync` when some may have been lost (a subscription came back). */
+  subscribe(listener: { onNotification(notification: Notification): void; onResync(): void }): void;
+  /** Resolves when the bus can deliver (Redis answers). */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The embedded default: one instance, so notifications never leave the process and cannot be lost. */
+export class InProcessBus implements EventBus {
+  private readonly listeners: Array<{ onNotification(notification: Notification): void; onResync(): void }> = [];
+
+  publish(notification: Notification): void {
+    // Delivered on a later tick, as from Redis, so a publisher's response never waits for fan-out.
+    setImmediate(() => {
+      for (const listener of this.listeners) listener.onNotification(notification);
+    });
+  }
+
+  subscribe(listener: { onNotification(notification: Notification): void; onResync(): void }): void {
+    this.listeners.push(listener);
+  }
+
+  async ping(): Promise<void> {}
+
+  async close(): Promise<void> {
+    this.listeners.length = 0;
+  }
+}

@@ -1,0 +1,89 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { EventBus, Notification } from './event-bus.js';
+
+type Listener = Parameters<EventBus['subscribe']>[0];
+
+/**
+ * Notifications through Redis pub/sub, so that every instance sharing the database hears of every commit.
+ * Publishing and subscribing use separate connections (a subscribed connection can do nothing else). When the
+ * subscription drops, notifications published meanwhile are gone: once it is back, listeners are told to
+ * resync from the database.
+ */
+export class RedisBus implements EventBus {
+  private readonly publisher: Redis;
+  private readonly subscriber: Redis;
+  private readonly channel: string;
+  private readonly listeners: Listener[] = [];
+  private subscribedOnce = false;
+  /** Counts subscriptions re-established after a loss (exposed for metrics and tests). */
+  reconnects = 0;
+
+  constructor(url: string, prefix: string, private readonly logger: Logger) {
+    this.channel = `${prefix}events`;
+    const options = { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: false } as const;
+    this.publisher = new Redis(url, options);
+    this.subscriber = new Redis(url, options);
+    for (const [name, connection] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
+      connection.on('error', (err: Error) => this.logger.warn({ err: err.message, connection: name }, 'redis connection error'));
+    }
+    this.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === this.channel) this.deliver(message);
+    });
+    // After a reconnect, subscribe again ourselves and only then resync: a resync that read the database before
+    // the subscription was back could miss a commit announced in between.
+    this.subscriber.on('ready', () => {
+      if (this.subscribedOnce) void this.resubscribe();
+    });
+  }
+
+  async connect(): Promise<void> {
+    await Promise.all([this.publisher.connect(), this.subscriber.connect()]);
+    await this.subscriber.subscribe(this.channel);
+    this.subscribedOnce = true;
+  }
+
+  publish(notification: Notification): void {
+    // The offline queue keeps it while Redis is away and sends it on reconnect.
+    this.publisher.publish(this.channel, JSON.stringify(notification)).catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'could not publish a notification; subscribers will resync');
+    });
+  }
+
+  subscribe(listener: Listener): void {
+    this.listeners.push(listener);
+  }
+
+  async ping(): Promise<void> {
+    await Promise.all([this.publisher.ping(), this.subscriber.ping()]);
+  }
+
+  async close(): Promise<void> {
+    this.listeners.length = 0;
+    this.subscriber.disconnect();
+    await this.publisher.quit().catch(() => this.publisher.disconnect());
+  }
+
+  private async resubscribe(): Promise<void> {
+    try {
+      await this.subscriber.subscribe(this.channel);
+    } catch (err) {
+      this.logger.warn({ err: (err as Error).message }, 'could not subscribe to redis; retrying on the next reconnect');
+      return;
+    }
+    this.reconnects++;
+    this.logger.info({ reconnects: this.reconnects }, 'redis subscription restored; resyncing sockets from the database');
+    for (const listener of this.listeners) listener.onResync();
+  }
+
+  private deliver(message: string): void {
+    let notification: Notification;
+    try {
+      notification = JSON.parse(message) as Notification;
+    } catch {
+      this.logger.warn('ignored a malformed notification on the redis channel');
+      return;
+    }
+    for (const listener of this.listeners) listener.onNotification(notification);
+  }
+}

@@ -1,0 +1,22 @@
+import type { StreamEvent } from '../domain.js';
+import type { Codec } from '../proto/codec.js';
+
+/** The JSON frame of a stream event (API.md §6); every one carries its stream position `id`. */
+export function eventFrame(event: StreamEvent, codec: Codec): Record<string, unknown> {
+  const { id } = event;
+  switch (event.kind) {
+    case 'message':
+      return { type: 'message', id, record: codec.messageRecordJson(event.message) };
+    case 'revoke':
+      return { type: 'revoke', id, logId: String(event.mid), channelType: event.channelType, operator: event.data.operator, self: event.data.self };
+    case 'focus':
+      return { type: 'focus', id, logId: String(event.mid), channelType: event.channelType, uid: event.data.uid, currentNum: event.data.currentNum, time: event.data.time };
+    case 'join':
+    case 'leave':
+      return { type: 'group', id, event: event.kind, groupId: event.groupId, uids: event.data.uids };
+    case 'disband':
+      return { type: 'group', id, event: 'disband', groupId: event.groupId, uids: [] };
+    case 'role':
+      return { type: 'group', id, event: 'role', groupId: event.groupId, uids: [event.data.uid], memberType: event.data.memberType };
+  }
+}
