@@ -100,6 +100,9 @@ export function loadConfig(env: Env): Config {
     problems.push(`REDIS_URL must start with redis:// or rediss:// (got "${redisUrl}")`);
   }
 
+  const redisPrefix = read('REDIS_PREFIX') ?? 'chatlog:';
+  if (!/^[\x21-\x7e]{1,64}$/.test(redisPrefix)) problems.push(`REDIS_PREFIX must be 1 to 64 printable ASCII characters without spaces (got "${redisPrefix}")`);
+
   const jwt: JwtConfig = {
     secret: read('JWT_SECRET'),
     publicKey: read('JWT_PUBLIC_KEY')?.replace(/\\n/g, '\n'),
@@ -139,7 +142,7 @@ export function loadConfig(env: Env): Config {
     host,
     database,
     redisUrl,
-    redisPrefix: read('REDIS_PREFIX') ?? 'chatlog:',
+    redisPrefix,
     jwt,
     dtalkSignature,
     revokeWindowMs,

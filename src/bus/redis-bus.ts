@@ -21,9 +21,10 @@ export class RedisBus implements EventBus {
 
   constructor(url: string, prefix: string, private readonly logger: Logger) {
     this.channel = `${prefix}events`;
+    // Named, so that an operator (or a test) can tell the connections apart in CLIENT LIST.
     const options = { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: false } as const;
-    this.publisher = new Redis(url, options);
-    this.subscriber = new Redis(url, options);
+    this.publisher = new Redis(url, { ...options, connectionName: `${prefix}publisher` });
+    this.subscriber = new Redis(url, { ...options, connectionName: `${prefix}subscriber` });
     for (const [name, connection] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
       connection.on('error', (err: Error) => this.logger.warn({ err: err.message, connection: name }, 'redis connection error'));
     }

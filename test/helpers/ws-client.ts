@@ -61,6 +61,15 @@ export class SocketClient {
     return this.until((client) => client.frames.some((frame) => frame.type === 'ready'), 10_000, 'ready');
   }
 
+  /** Stops reading from the network, as a client that hangs would; data piles up in the server's buffers. */
+  pause(): void {
+    (this.ws as unknown as { _socket: { pause(): void } })._socket.pause();
+  }
+
+  resume(): void {
+    (this.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+  }
+
   send(data: string | Buffer): void {
     this.ws.send(data);
   }

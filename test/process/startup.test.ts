@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { SocketClient } from '../helpers/ws-client.js';
 
 /** These run the server and the token command as a user would, as separate processes. */
 
@@ -51,7 +52,7 @@ describe('starting the server', () => {
     assert.match(stderr, /JWT_SECRET/);
   });
 
-  it('starts on a new SQLite file with the development secret, warns, serves, and exits 0 on SIGTERM', async () => {
+  it('starts on a new SQLite file with the development secret, warns, serves, and on SIGTERM closes sockets with 1001 and exits 0', async () => {
     const { child, finished } = run('src/main.ts', [], { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${dir}/new/chatlog.db` });
     let output = '';
     const url = await new Promise<string>((resolve, reject) => {
@@ -76,7 +77,10 @@ describe('starting the server', () => {
     });
     assert.equal(((await sync.json()) as { result: number }).result, 0);
 
+    const socket = await SocketClient.connect(url, token);
+    await socket.untilReady();
     child.kill('SIGTERM');
+    assert.equal((await socket.closed).code, 1001);
     assert.equal((await finished).code, 0);
   });
 
