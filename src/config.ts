@@ -31,6 +31,8 @@ export interface Config {
   maxMessageBytes: number;
   maxGroupMembers: number;
   wsMaxBufferedBytes: number;
+  /** Most writes committed in one transaction (group commit); 1 turns batching off. */
+  writeBatchMax: number;
   logLevel: LogLevel;
   production: boolean;
 }
@@ -149,6 +151,7 @@ export function loadConfig(env: Env): Config {
     maxMessageBytes: integer('MAX_MESSAGE_BYTES', 65_536, 256, 16 * 1024 * 1024),
     maxGroupMembers: integer('MAX_GROUP_MEMBERS', 10_000, 2, 1_000_000),
     wsMaxBufferedBytes: integer('WS_MAX_BUFFERED_BYTES', 1_048_576, 1024, 1024 * 1024 * 1024),
+    writeBatchMax: integer('WRITE_BATCH_MAX', 64, 1, 1000),
     logLevel: LOG_LEVELS.includes(logLevelText as LogLevel) ? (logLevelText as LogLevel) : 'info',
     production,
   };

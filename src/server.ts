@@ -34,7 +34,7 @@ export interface ServerOptions {
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<ChatlogServer> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const db = await openDatabase(config.database);
-  const store = new KnexStore(db);
+  const store = new KnexStore(db, { maxBatch: config.writeBatchMax });
   let bus: EventBus;
   if (config.redisUrl) {
     const redisBus = new RedisBus(config.redisUrl, config.redisPrefix, logger);

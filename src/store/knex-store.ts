@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
 import type { Channel, Group, GroupMember, MemberType, Membership, OutgoingMessage, StoredMessage, StreamEvent } from '../domain.js';
+import { GroupCommit, type BatchTransaction } from './group-commit.js';
 import type { NewGroupEvent, NewMessageEvent, Store, WriteTransaction } from './store.js';
 
 /** Any constant will do: it names the lock that serialises every write transaction on PostgreSQL. */
@@ -315,9 +316,16 @@ async function findMessageByMsgId(db: Knex, senderId: string, msgId: string): Pr
 
 export class KnexStore implements Store {
   private readonly isPostgres: boolean;
+  private readonly groupCommit: GroupCommit<WriteTransaction>;
 
-  constructor(private readonly db: Knex) {
+  /** `maxBatch`: most writes committed together (group commit); 1 gives each write its own transaction. */
+  constructor(private readonly db: Knex, options: { maxBatch: number }) {
     this.isPostgres = db.client.config.client === 'pg';
+    this.groupCommit = new GroupCommit({
+      maxBatch: options.maxBatch,
+      transaction: (body) => this.runBatch(body),
+      isFatal: isStorageUnavailable,
+    });
   }
 
   findMessageByMsgId(senderId: string, msgId: string): Promise<StoredMessage | undefined> {
@@ -325,15 +333,26 @@ export class KnexStore implements Store {
   }
 
   write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
-    return guarded(
-      this.db.transaction(async (trx) => {
-        // One writer at a time: ids are taken in commit order (no later id can become visible before an earlier
-        // one, which a reader past it would never see), and what a service checks inside holds until commit.
-        // SQLite has a single connection and so a single writer already.
-        if (this.isPostgres) await trx.raw('select pg_advisory_xact_lock(?)', [WRITE_LOCK_KEY]);
-        return work(new KnexWriteTransaction(trx));
-      }),
-    );
+    return guarded(this.groupCommit.submit(work));
+  }
+
+  /** Write transactions committed (or rolled back) and the writes they carried. */
+  get writeStats(): { batches: number; works: number } {
+    return { ...this.groupCommit.stats };
+  }
+
+  /** One write transaction at a time per instance, carrying a batch of works (see GroupCommit). */
+  private runBatch(body: (batch: BatchTransaction<WriteTransaction>) => Promise<void>): Promise<void> {
+    return this.db.transaction(async (trx) => {
+      // One writer at a time across instances: ids are taken in commit order (no later id can become visible
+      // before an earlier one, which a reader past it would never see), and what a service checks inside holds
+      // until commit. SQLite has a single connection and so a single writer already.
+      if (this.isPostgres) await trx.raw('select pg_advisory_xact_lock(?)', [WRITE_LOCK_KEY]);
+      await body({
+        tx: new KnexWriteTransaction(trx),
+        isolate: (work) => trx.transaction((savepoint) => work(new KnexWriteTransaction(savepoint))),
+      });
+    });
   }
 
   /**
