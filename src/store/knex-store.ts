@@ -106,8 +106,11 @@ function toMembership(row: MembershipRow): Membership {
   };
 }
 
-/** Placeholders are limited (SQLite: 32766, PostgreSQL: 65535); group operations may name 10,000 uids. */
-const CHUNK = 1000;
+/**
+ * Group operations may name 10,000 uids, and statements have limits: SQLite takes 32766 placeholders, and
+ * knex writes a multi-row insert on SQLite as a compound SELECT of at most 500 terms.
+ */
+const CHUNK = 400;
 
 function chunks<T>(items: T[]): T[][] {
   const out: T[][] = [];

@@ -37,6 +37,21 @@ describeOnEngines('groups: membership and roles', (engine) => {
     });
   });
 
+  describe('at full size', () => {
+    const large = useChatlog(engine);
+
+    it('creates a group of 10,000 members in one call and invites past 500 at once', async () => {
+      const owner = await large().client(uniqueUid('owner'));
+      const memberIds = Array.from({ length: 9_000 }, (_, i) => `member-${i}`);
+      const created = await expectOk(owner.post<{ id: number; memberNum: number }>('/app/create-group', { memberIds }));
+      assert.equal(created.memberNum, 9_001);
+      const invited = await owner.post('/app/invite-group-members', { id: created.id, newMemberIds: Array.from({ length: 999 }, (_, i) => `late-${i}`) });
+      assert.equal(invited.data?.memberNum, 10_000);
+      const { members } = await expectOk(owner.post<{ members: unknown[] }>('/app/group-member-list', { id: created.id }));
+      assert.equal(members.length, 10_000);
+    });
+  });
+
   it('creates a group with only its owner when memberIds is left out', async () => {
     const data = await expectOk((await chatlog().client(uniqueUid('solo'))).post<{ memberNum: number; name: string }>('/app/create-group', {}));
     assert.equal(data.memberNum, 1);
