@@ -53,12 +53,13 @@ export class MessageService {
     if (earlier) return receiptOf(earlier);
 
     const { stored, isNew } = await this.store.write(async (tx) => {
-      const raced = await tx.findMessageByMsgId(senderId, message.msgId);
-      if (raced) return { stored: raced, isNew: false };
       // Checked inside the transaction, so that a member removed a moment ago cannot still post.
       if (message.channelType === Channel.ToGroup) await requireMembership(tx, Number(message.targetId), senderId);
       const recipients = message.channelType === Channel.ToGroup ? [] : [senderId, message.targetId];
-      return { stored: await tx.insertMessage(senderId, message, this.now(), recipients), isNew: true };
+      const inserted = await tx.insertMessage(senderId, message, this.now(), recipients);
+      // A repeat that raced the first past the check above: the unique key settled it.
+      if (!inserted) return { stored: (await tx.findMessageByMsgId(senderId, message.msgId))!, isNew: false };
+      return { stored: inserted, isNew: true };
     });
     if (isNew) this.notify(notificationOf(stored.mid, audienceOf(stored)));
     return receiptOf(stored);

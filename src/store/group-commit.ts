@@ -1,17 +1,23 @@
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown; wrote: boolean };
+
 /** The handle a batch gets on its transaction. */
 export interface BatchTransaction<Tx> {
-  tx: Tx;
-  /** Runs one work so that its failure undoes only its own writes (a savepoint). */
-  isolate<T>(work: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * Runs one work in the transaction, inside a savepoint when `isolated`. A failed outcome says whether the work
+   * had changed anything before it failed: outside a savepoint, only rolling back everything could undo that.
+   */
+  run(work: (tx: Tx) => Promise<unknown>, isolated: boolean): Promise<Outcome>;
 }
 
 export interface GroupCommitOptions<Tx> {
   /** Most works in one transaction; 1 turns group commit off. */
   maxBatch: number;
-  /** Runs `body` in one write transaction and commits it (or rolls it back when body throws). */
+  /** Runs `body` in one write transaction and commits it, or rolls it back when body throws. */
   transaction(body: (batch: BatchTransaction<Tx>) => Promise<void>): Promise<void>;
-  /** Errors that leave the transaction unusable, failing the whole batch (a lost connection, say). */
+  /** Errors that leave the transaction unusable and fail the whole batch (a lost connection, say). */
   isFatal(err: unknown): boolean;
+  /** Errors by which a work refuses itself before writing anything (a broken rule): no need to undo. */
+  isRefusal(err: unknown): boolean;
 }
 
 interface Pending<Tx> {
@@ -20,20 +26,28 @@ interface Pending<Tx> {
   reject(reason: unknown): void;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** Thrown inside a batch to roll it back and run it again with a savepoint per work. */
+const NEEDS_ISOLATION = Symbol('needs isolation');
 
 /**
  * Group commit: write works that arrive while a transaction is committing wait, then share the next one, so one
  * commit (one fsync) serves many. Nobody waits on a timer: under light load each work is a transaction of its
- * own; under load batches grow by themselves up to maxBatch. Works run one after another inside the batch, each
- * in a savepoint when there are several, so one refused work does not undo the others. Every work learns its
- * outcome only after the commit: a caller is never told "done" about something that may still roll back.
+ * own; under load batches grow by themselves up to maxBatch.
+ *
+ * Works run one after another in the batch. They run without savepoints, which would cost two round trips each,
+ * because a work that refuses itself does so before writing. Should a work fail after writing (a bug, or a
+ * database error), the batch is rolled back and run again with a savepoint per work, so that one failure never
+ * undoes or fails its neighbours. Every work learns its outcome only after the commit: a caller is never told
+ * "done" about something that may still roll back.
  */
 export class GroupCommit<Tx> {
   private readonly queue: Pending<Tx>[] = [];
   private draining = false;
-  /** Transactions run and works carried, for metrics: works / batches is the mean batch size. */
-  readonly stats = { batches: 0, works: 0 };
+  /**
+   * Batches formed and the works they carried (works / batches is the mean batch size), and how many batches
+   * had to run again with savepoints.
+   */
+  readonly stats = { batches: 0, works: 0, isolatedReruns: 0 };
 
   constructor(private readonly options: GroupCommitOptions<Tx>) {}
 
@@ -50,33 +64,44 @@ export class GroupCommit<Tx> {
       const batch = this.queue.splice(0, this.options.maxBatch);
       this.stats.batches++;
       this.stats.works += batch.length;
-      const outcomes: Outcome[] = [];
       try {
-        await this.options.transaction(async ({ tx, isolate }) => {
-          if (batch.length === 1) {
-            // Alone, a work needs no savepoint: its failure rolls the transaction back and is its own.
-            outcomes.push({ ok: true, value: await batch[0]!.work(tx) });
-            return;
-          }
-          for (const pending of batch) {
-            try {
-              outcomes.push({ ok: true, value: await isolate(pending.work) });
-            } catch (error) {
-              if (this.options.isFatal(error)) throw error;
-              outcomes.push({ ok: false, error });
-            }
-          }
+        let outcomes = await this.attempt(batch, false);
+        if (!outcomes) {
+          this.stats.isolatedReruns++;
+          outcomes = (await this.attempt(batch, true))!;
+        }
+        batch.forEach((pending, i) => {
+          const outcome = outcomes[i]!;
+          if (outcome.ok) pending.resolve(outcome.value);
+          else pending.reject(outcome.error);
         });
       } catch (error) {
         for (const pending of batch) pending.reject(error);
-        continue;
       }
-      batch.forEach((pending, i) => {
-        const outcome = outcomes[i]!;
-        if (outcome.ok) pending.resolve(outcome.value);
-        else pending.reject(outcome.error);
-      });
     }
     this.draining = false;
+  }
+
+  /** Runs the batch in one transaction; undefined when it must be run again isolated. */
+  private async attempt(batch: Pending<Tx>[], isolated: boolean): Promise<Outcome[] | undefined> {
+    const outcomes: Outcome[] = [];
+    try {
+      await this.options.transaction(async (tx) => {
+        for (const pending of batch) {
+          const outcome = await tx.run(pending.work, isolated && batch.length > 1);
+          outcomes.push(outcome);
+          if (outcome.ok || isolated) continue;
+          if (this.options.isFatal(outcome.error)) throw outcome.error;
+          if (outcome.wrote || !this.options.isRefusal(outcome.error)) {
+            // Alone in its batch, a work's failure rolls back only its own writes.
+            throw batch.length === 1 ? outcome.error : NEEDS_ISOLATION;
+          }
+        }
+      });
+    } catch (error) {
+      if (error === NEEDS_ISOLATION) return undefined;
+      throw error;
+    }
+    return outcomes;
   }
 }

@@ -30,10 +30,8 @@ export interface Store {
   privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
   /** A group's messages with fromId <= mid < beforeId (or the newest), newest first; revoked ones left out. */
   groupHistory(groupId: number, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
-  /** A group that exists and was not disbanded. */
-  getGroup(groupId: number): Promise<Group | undefined>;
-  /** The user's current membership of the group. */
-  getMembership(groupId: number, uid: string): Promise<Membership | undefined>;
+  /** A group that exists and was not disbanded, with the user's current membership of it if any. */
+  getGroupMembership(groupId: number, uid: string): Promise<{ group: Group; membership?: Membership } | undefined>;
   listMembers(groupId: number): Promise<GroupMember[]>;
   /** The groups the user belongs to now, oldest first. */
   listGroupsOf(uid: string): Promise<Group[]>;
@@ -62,10 +60,11 @@ export interface WriteTransaction {
   findMessageByMsgId(senderId: string, msgId: string): Promise<StoredMessage | undefined>;
   getMessage(mid: number): Promise<StoredMessage | undefined>;
   /**
-   * Stores a message under a new id. A private message goes into the streams of `recipients`; a group message
-   * is stored once and reaches the members through their memberships.
+   * Stores a message under a new id, unless the sender already stored one under its msgId (undefined then). A
+   * private message goes into the streams of `recipients`; a group message is stored once and reaches the
+   * members through their memberships.
    */
-  insertMessage(senderId: string, message: OutgoingMessage, createdAt: number, recipients: string[]): Promise<StoredMessage>;
+  insertMessage(senderId: string, message: OutgoingMessage, createdAt: number, recipients: string[]): Promise<StoredMessage | undefined>;
   /** Erases the content, keeping the row as a tombstone of who revoked it and when. */
   markRevoked(mid: number, operator: string, at: number): Promise<void>;
   /** Records one mark; false when this user had marked the message already. */
@@ -76,7 +75,8 @@ export interface WriteTransaction {
   /** Appends a group event under a new id to the group's timeline; returns the id. */
   appendGroupEvent(event: NewGroupEvent): Promise<number>;
 
-  getGroup(groupId: number): Promise<Group | undefined>;
+  getGroupMembership(groupId: number, uid: string): Promise<{ group: Group; membership?: Membership } | undefined>;
+  /** The user's current membership of the group. */
   getMembership(groupId: number, uid: string): Promise<Membership | undefined>;
   /** Whether any stay of the user in the group covered event `id`. */
   wasMemberAt(groupId: number, uid: string, id: number): Promise<boolean>;

@@ -21,7 +21,7 @@ describeOnEngines('group commit in the store', (engine) => {
           const stored = await tx.insertMessage('alice', text(`m${i}`), Date.now(), ['alice', 'bob']);
           // Every fifth write is refused after it wrote: its message must not survive.
           if (i % 5 === 4) throw AppError.permissionDenied(`refused ${i}`);
-          return stored.mid;
+          return stored!.mid;
         }),
       ),
     );
@@ -31,13 +31,28 @@ describeOnEngines('group commit in the store', (engine) => {
 
     const stored = (await store.readStream('bob', 0, 100)).map((event) => (event.kind === 'message' ? event.message.msgId : ''));
     assert.deepEqual(stored, Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 5 !== 4).map((i) => `m${i}`));
-    const { batches, works } = store.writeStats;
+    const { batches, works, isolatedReruns } = store.writeStats;
     assert.equal(works, 40);
     assert.ok(batches < works, `40 concurrent writes took ${batches} transactions`);
+    assert.ok(isolatedReruns > 0, 'a batch whose work failed after writing ran again with savepoints');
+  });
+
+  it('lets a work that refuses itself before writing share the batch without savepoints', async () => {
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        store.write(async (tx) => {
+          if (i % 4 === 3) throw AppError.permissionDenied(`refused ${i}`);
+          return (await tx.insertMessage('alice', text(`r${i}`), Date.now(), ['alice', 'bob']))!.mid;
+        }),
+      ),
+    );
+    assert.equal(outcomes.filter((outcome) => outcome.status === 'rejected').length, 5);
+    assert.equal((await store.readStream('bob', 0, 100)).length, 15);
+    assert.equal(store.writeStats.isolatedReruns, 0);
   });
 
   it('answers a write alone in its transaction with its own error and keeps going', async () => {
     await assert.rejects(store.write(async () => Promise.reject(AppError.notFound('nothing here'))), { code: -1007 });
-    assert.equal(await store.write(async (tx) => (await tx.insertMessage('alice', text('after'), 1, ['alice'])).msgId), 'after');
+    assert.equal(await store.write(async (tx) => (await tx.insertMessage('alice', text('after'), 1, ['alice']))!.msgId), 'after');
   });
 });
