@@ -7,6 +7,7 @@ import { InProcessBus, type EventBus } from './bus/event-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
 import { RealtimeGateway } from './gateway/gateway.js';
 import { createApp } from './http/app.js';
+import { Metrics } from './observability/metrics.js';
 import { createCodec } from './proto/codec.js';
 import { GroupService } from './services/group-service.js';
 import { MessageService } from './services/message-service.js';
@@ -36,8 +37,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const db = await openDatabase(config.database);
   const store = new KnexStore(db, { maxBatch: config.writeBatchMax });
   let bus: EventBus;
+  let redisBus: RedisBus | undefined;
   if (config.redisUrl) {
-    const redisBus = new RedisBus(config.redisUrl, config.redisPrefix, logger);
+    redisBus = new RedisBus(config.redisUrl, config.redisPrefix, logger);
     try {
       await redisBus.connect();
     } catch (err) {
@@ -48,6 +50,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   } else {
     bus = new InProcessBus();
   }
+  const metrics = new Metrics({
+    // Read at scrape time, once the gateway below exists.
+    openSockets: () => gateway.socketCount,
+    busReconnects: () => redisBus?.reconnects ?? 0,
+    writeBatches: () => store.writeStats,
+  });
   const notify = bus.publish.bind(bus);
   const codec = createCodec();
   const authenticate = createJwtAuthenticator(config.jwt);
@@ -56,9 +64,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     logger,
     authenticate,
     codec,
-    messages: new MessageService(store, { revokeWindowMs: config.revokeWindowMs, notify }),
+    messages: new MessageService(store, {
+      revokeWindowMs: config.revokeWindowMs,
+      notify,
+      onStored: (message) => metrics.messagesSent.inc({ channel: message.channelType === 1 ? 'group' : 'private' }),
+    }),
     records,
     groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, notify }),
+    metrics,
+    readiness: [{ name: 'database', ping: () => store.ping() }, ...(redisBus ? [{ name: 'redis', ping: () => bus.ping() }] : [])],
     maxMessageBytes: config.maxMessageBytes,
   });
   const gateway = new RealtimeGateway({
@@ -69,6 +83,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     logger,
     maxBufferedBytes: config.wsMaxBufferedBytes,
     heartbeatMs: options.heartbeatMs,
+    onDelivered: () => metrics.eventsDelivered.inc(),
   });
   const http = createHttpServer(app.callback());
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));

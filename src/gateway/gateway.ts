@@ -19,6 +19,8 @@ export interface GatewayOptions {
   maxBufferedBytes: number;
   /** The server pings this often and drops a socket that missed a whole period; 30 s by default. */
   heartbeatMs?: number;
+  /** Told of every event frame written, for metrics. */
+  onDelivered?: () => void;
 }
 
 /** Events read from the database per query while a socket catches up. */
@@ -157,6 +159,7 @@ export class RealtimeGateway {
       const page = await this.options.records.sync(connection.uid, connection.cursor, PAGE_SIZE);
       for (const event of page.events) {
         if (!this.send(connection, eventFrame(event, this.options.codec))) return;
+        this.options.onDelivered?.();
         connection.cursor = event.id;
         // The stream itself says when the user joined a group, whatever became of the join's notification.
         if (event.kind === 'join' && event.data.uids.includes(connection.uid)) this.index(connection.uid, event.groupId);

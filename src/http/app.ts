@@ -6,11 +6,13 @@ import type { Codec } from '../proto/codec.js';
 import type { GroupService } from '../services/group-service.js';
 import type { MessageService } from '../services/message-service.js';
 import type { RecordService } from '../services/record-service.js';
+import type { Metrics } from '../observability/metrics.js';
 import { authMiddleware } from './auth-middleware.js';
 import { jsonBody } from './body.js';
 import { errorMiddleware } from './error-middleware.js';
+import { observeMiddleware, requestIdMiddleware } from './request-middleware.js';
 import { groupRoutes } from './routes/group-routes.js';
-import { healthRoutes } from './routes/health-routes.js';
+import { healthRoutes, type ReadinessCheck } from './routes/health-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
 import { createAjv } from './validation.js';
 
@@ -21,6 +23,8 @@ export interface AppDeps {
   messages: MessageService;
   records: RecordService;
   groups: GroupService;
+  metrics: Metrics;
+  readiness: ReadinessCheck[];
   maxMessageBytes: number;
 }
 
@@ -31,13 +35,15 @@ export function createApp(deps: AppDeps): Koa {
   const app = new Koa();
   // Koa would print errors it sees itself; every error is already answered and logged by errorMiddleware.
   app.silent = true;
+  app.use(requestIdMiddleware());
+  app.use(observeMiddleware(deps.logger, deps.metrics));
   app.use(errorMiddleware(deps.logger));
 
   const ajv = createAjv();
   const auth = authMiddleware(deps.authenticate);
   const json = jsonBody(JSON_BODY_LIMIT_BYTES);
   const routers = [
-    healthRoutes(),
+    healthRoutes({ checks: deps.readiness, metrics: deps.metrics }),
     recordRoutes({ ajv, codec: deps.codec, messages: deps.messages, records: deps.records, maxMessageBytes: deps.maxMessageBytes, auth, json }),
     groupRoutes({ ajv, groups: deps.groups, auth, json }),
   ];

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { AppError, ErrorCode } from '../errors.js';
@@ -12,25 +11,18 @@ const codeOfStatus: Record<number, ErrorCode> = {
   413: ErrorCode.TooLarge,
 };
 
-const REQUEST_ID_PATTERN = /^[\w.:-]{1,128}$/;
-
 /**
- * The outermost middleware: names the request (X-Request-Id, honoured when sane) and turns every thrown
- * error into the envelope. An error that is not an AppError is a bug: it is logged with the request id and
- * the client gets -1000 without any detail.
+ * Turns every thrown error into the envelope. An error that is not an AppError is a bug: it is logged with the
+ * request id and the client gets -1000 without any detail.
  */
 export function errorMiddleware(logger: Logger): Middleware {
   return async (ctx, next) => {
-    const offered = ctx.get('x-request-id');
-    const requestId = REQUEST_ID_PATTERN.test(offered) ? offered : randomUUID();
-    ctx.state.requestId = requestId;
-    ctx.set('X-Request-Id', requestId);
     try {
       await next();
     } catch (err) {
       const error = toAppError(err);
       if (error.code === ErrorCode.ServerError || error.code === ErrorCode.StorageUnavailable) {
-        logger.error({ err, requestId, method: ctx.method, path: ctx.path }, 'request failed');
+        logger.error({ err, reqId: ctx.state.requestId, method: ctx.method, path: ctx.path }, 'request failed');
       }
       ctx.status = error.status;
       ctx.set(error.headers);

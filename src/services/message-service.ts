@@ -13,6 +13,8 @@ export interface MessageServiceOptions {
   revokeWindowMs: number;
   /** Announces committed events to every instance. */
   notify: (notification: Notification) => void;
+  /** Told of every message stored (not of repeats), for metrics. */
+  onStored?: (message: StoredMessage) => void;
   now?: () => number;
 }
 
@@ -39,11 +41,13 @@ const notificationOf = (id: number, { recipients, groupId }: Audience): Notifica
 export class MessageService {
   private readonly revokeWindowMs: number;
   private readonly notify: (notification: Notification) => void;
+  private readonly onStored: (message: StoredMessage) => void;
   private readonly now: () => number;
 
   constructor(private readonly store: Store, options: MessageServiceOptions) {
     this.revokeWindowMs = options.revokeWindowMs;
     this.notify = options.notify;
+    this.onStored = options.onStored ?? (() => undefined);
     this.now = options.now ?? Date.now;
   }
 
@@ -61,7 +65,10 @@ export class MessageService {
       if (!inserted) return { stored: (await tx.findMessageByMsgId(senderId, message.msgId))!, isNew: false };
       return { stored: inserted, isNew: true };
     });
-    if (isNew) this.notify(notificationOf(stored.mid, audienceOf(stored)));
+    if (isNew) {
+      this.notify(notificationOf(stored.mid, audienceOf(stored)));
+      this.onStored(stored);
+    }
     return receiptOf(stored);
   }
 
