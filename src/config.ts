@@ -3,6 +3,8 @@
  * start-up. Every problem is collected so that one failed start names every bad setting at once.
  */
 
+import { parseRateLimit, type RateLimit } from './ratelimit/rate-limit.js';
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export type DatabaseConfig = { client: 'sqlite'; filename: string } | { client: 'pg'; connectionString: string };
@@ -33,6 +35,8 @@ export interface Config {
   wsMaxBufferedBytes: number;
   /** Most writes committed in one transaction (group commit); 1 turns batching off. */
   writeBatchMax: number;
+  /** Sends per uid; undefined: unlimited. */
+  rateLimitSends?: RateLimit;
   logLevel: LogLevel;
   production: boolean;
 }
@@ -134,6 +138,12 @@ export function loadConfig(env: Env): Config {
     revokeWindowMs = 86_400_000;
   }
 
+  const rateLimitText = read('RATE_LIMIT_SENDS');
+  const rateLimitSends = rateLimitText === undefined ? undefined : parseRateLimit(rateLimitText);
+  if (rateLimitText !== undefined && rateLimitSends === undefined) {
+    problems.push(`RATE_LIMIT_SENDS must look like "20/s burst 50", "600/m" or "1000/h burst 100" (got "${rateLimitText}")`);
+  }
+
   const logLevelText = read('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevelText as LogLevel)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelText}")`);
@@ -152,6 +162,7 @@ export function loadConfig(env: Env): Config {
     maxGroupMembers: integer('MAX_GROUP_MEMBERS', 10_000, 2, 1_000_000),
     wsMaxBufferedBytes: integer('WS_MAX_BUFFERED_BYTES', 1_048_576, 1024, 1024 * 1024 * 1024),
     writeBatchMax: integer('WRITE_BATCH_MAX', 64, 1, 1000),
+    rateLimitSends,
     logLevel: LOG_LEVELS.includes(logLevelText as LogLevel) ? (logLevelText as LogLevel) : 'info',
     production,
   };

@@ -8,6 +8,7 @@ import { RedisBus } from './bus/redis-bus.js';
 import { RealtimeGateway } from './gateway/gateway.js';
 import { createApp } from './http/app.js';
 import { Metrics } from './observability/metrics.js';
+import { MemorySendLimiter, RedisSendLimiter, type SendLimiter } from './ratelimit/send-limiter.js';
 import { createCodec } from './proto/codec.js';
 import { GroupService } from './services/group-service.js';
 import { MessageService } from './services/message-service.js';
@@ -57,6 +58,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     writeBatches: () => store.writeStats,
   });
   const notify = bus.publish.bind(bus);
+  let sendLimiter: SendLimiter | undefined;
+  if (config.rateLimitSends) {
+    sendLimiter = config.redisUrl
+      ? new RedisSendLimiter(config.redisUrl, config.redisPrefix, config.rateLimitSends, logger)
+      : new MemorySendLimiter(config.rateLimitSends);
+  }
   const codec = createCodec();
   const authenticate = createJwtAuthenticator(config.jwt);
   const records = new RecordService(store);
@@ -72,6 +79,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     records,
     groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, notify }),
     metrics,
+    sendLimiter,
     readiness: [{ name: 'database', ping: () => store.ping() }, ...(redisBus ? [{ name: 'redis', ping: () => bus.ping() }] : [])],
     maxMessageBytes: config.maxMessageBytes,
   });
@@ -103,7 +111,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       const requestsDone = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeIdleConnections();
       await Promise.all([requestsDone, gateway.close()]);
-      await bus.close();
+      await Promise.all([bus.close(), sendLimiter?.close()]);
       await store.close();
     },
   };

@@ -11,6 +11,8 @@ import { authMiddleware } from './auth-middleware.js';
 import { jsonBody } from './body.js';
 import { errorMiddleware } from './error-middleware.js';
 import { observeMiddleware, requestIdMiddleware } from './request-middleware.js';
+import { rateLimitMiddleware } from './rate-limit-middleware.js';
+import type { SendLimiter } from '../ratelimit/send-limiter.js';
 import { groupRoutes } from './routes/group-routes.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
@@ -25,6 +27,8 @@ export interface AppDeps {
   groups: GroupService;
   metrics: Metrics;
   readiness: ReadinessCheck[];
+  /** Absent: sends are not rate limited. */
+  sendLimiter?: SendLimiter;
   maxMessageBytes: number;
 }
 
@@ -44,7 +48,16 @@ export function createApp(deps: AppDeps): Koa {
   const json = jsonBody(JSON_BODY_LIMIT_BYTES);
   const routers = [
     healthRoutes({ checks: deps.readiness, metrics: deps.metrics }),
-    recordRoutes({ ajv, codec: deps.codec, messages: deps.messages, records: deps.records, maxMessageBytes: deps.maxMessageBytes, auth, json }),
+    recordRoutes({
+      ajv,
+      codec: deps.codec,
+      messages: deps.messages,
+      records: deps.records,
+      maxMessageBytes: deps.maxMessageBytes,
+      auth,
+      limitSends: deps.sendLimiter ? rateLimitMiddleware(deps.sendLimiter) : (_ctx, next) => next(),
+      json,
+    }),
     groupRoutes({ ajv, groups: deps.groups, auth, json }),
   ];
   for (const router of routers) app.use(router.routes());

@@ -41,9 +41,10 @@ describe('starting the server', () => {
   });
 
   it('names every invalid setting at once', async () => {
-    const { code, stderr } = await run('src/main.ts', [], { REVOKE_WINDOW: 'soon', MAX_MESSAGE_BYTES: '-1', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x' }).finished;
+    const settings = { REVOKE_WINDOW: 'soon', MAX_MESSAGE_BYTES: '-1', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x', RATE_LIMIT_SENDS: 'lots', REDIS_PREFIX: 'has space' };
+    const { code, stderr } = await run('src/main.ts', [], settings).finished;
     assert.equal(code, 1);
-    for (const name of ['REVOKE_WINDOW', 'MAX_MESSAGE_BYTES', 'LOG_LEVEL', 'DATABASE_URL']) assert.match(stderr, new RegExp(name));
+    for (const name of Object.keys(settings)) assert.match(stderr, new RegExp(name));
   });
 
   it('refuses to start in production without JWT_SECRET', async () => {

@@ -20,6 +20,8 @@ export interface RecordRoutesDeps {
   maxMessageBytes: number;
   /** Sets ctx.state.uid or refuses the request. */
   auth: Middleware;
+  /** Holds each user to the configured send rate. */
+  limitSends: Middleware;
   /** Parses the JSON body of the non-push endpoints. */
   json: Middleware;
 }
@@ -62,7 +64,7 @@ interface MarkBody { type?: Channel; logId: number | string }
 
 /** POST /record/push[2] and /app/record/*: validate, call a service, shape the response. */
 export function recordRoutes(deps: RecordRoutesDeps): Router {
-  const { ajv, codec, messages, records, maxMessageBytes, auth, json } = deps;
+  const { ajv, codec, messages, records, maxMessageBytes, auth, limitSends, json } = deps;
   const input = new PushInput(ajv, codec);
   const pushJson = jsonBody(maxMessageBytes);
   const validateSync = compileValidator<SyncBody>(ajv, syncSchema);
@@ -84,8 +86,8 @@ export function recordRoutes(deps: RecordRoutesDeps): Router {
   };
 
   const router = new Router();
-  router.post('/record/push', auth, push((bytes) => input.fromProto(bytes)));
-  router.post('/record/push2', auth, push((bytes) => input.fromCometFrame(bytes)));
+  router.post('/record/push', auth, limitSends, push((bytes) => input.fromProto(bytes)));
+  router.post('/record/push2', auth, limitSends, push((bytes) => input.fromCometFrame(bytes)));
 
   router.post('/app/record/sync-record', auth, json, async (ctx) => {
     const body = validateSync(ctx.request.body);
