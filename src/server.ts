@@ -21,6 +21,8 @@ export interface ChatlogServer {
   listen(port?: number, host?: string): Promise<{ port: number; url: string }>;
   /** Stops accepting, lets requests in flight finish, closes sockets with 1001, then Redis and the database. */
   close(): Promise<void>;
+  /** The HTTP routes served (method, path), for checking the OpenAPI document. */
+  routes: ReadonlyArray<{ method: string; path: string }>;
 }
 
 export interface ServerOptions {
@@ -67,7 +69,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const codec = createCodec();
   const authenticate = createJwtAuthenticator(config.jwt);
   const records = new RecordService(store);
-  const app = createApp({
+  const { app, routes } = createApp({
     logger,
     authenticate,
     codec,
@@ -97,6 +99,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
 
   return {
+    routes,
     listen(port = config.port, host = config.host) {
       return new Promise((resolve, reject) => {
         http.once('error', reject);

@@ -17,6 +17,7 @@ import { groupRoutes } from './routes/group-routes.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
 import { createAjv } from './validation.js';
+import { ApiCatalog } from './api-catalog.js';
 
 export interface AppDeps {
   logger: Logger;
@@ -35,7 +36,13 @@ export interface AppDeps {
 /** Large enough for a group invitation of 10,000 uids; pushes have their own, smaller limit. */
 const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 
-export function createApp(deps: AppDeps): Koa {
+export interface ChatlogApp {
+  app: Koa;
+  /** Every method and path the routers answer, to check the OpenAPI document against. */
+  routes: Array<{ method: string; path: string }>;
+}
+
+export function createApp(deps: AppDeps): ChatlogApp {
   const app = new Koa();
   // Koa would print errors it sees itself; every error is already answered and logged by errorMiddleware.
   app.silent = true;
@@ -44,10 +51,11 @@ export function createApp(deps: AppDeps): Koa {
   app.use(errorMiddleware(deps.logger));
 
   const ajv = createAjv();
+  const catalog = new ApiCatalog();
   const auth = authMiddleware(deps.authenticate);
   const json = jsonBody(JSON_BODY_LIMIT_BYTES);
   const routers = [
-    healthRoutes({ checks: deps.readiness, metrics: deps.metrics }),
+    healthRoutes({ checks: deps.readiness, metrics: deps.metrics, catalog }),
     recordRoutes({
       ajv,
       codec: deps.codec,
@@ -57,13 +65,17 @@ export function createApp(deps: AppDeps): Koa {
       auth,
       limitSends: deps.sendLimiter ? rateLimitMiddleware(deps.sendLimiter) : (_ctx, next) => next(),
       json,
+      catalog,
     }),
-    groupRoutes({ ajv, groups: deps.groups, auth, json }),
+    groupRoutes({ ajv, groups: deps.groups, catalog, auth, json }),
   ];
   for (const router of routers) app.use(router.routes());
 
   app.use((ctx) => {
     throw AppError.notFound(`there is no endpoint ${ctx.method} ${ctx.path}`);
   });
-  return app;
+  const routes = routers.flatMap((router) =>
+    router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))),
+  );
+  return { app, routes };
 }

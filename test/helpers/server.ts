@@ -14,6 +14,7 @@ export interface RunningChatlog {
   config: Config;
   /** Base URL of each instance; all instances share one database. */
   urls: string[];
+  servers: ChatlogServer[];
   /** A client acting as `uid`, talking to instance `instance`. */
   client(uid: string, instance?: number): Promise<TestClient>;
   close(): Promise<void>;
@@ -45,6 +46,7 @@ export async function startChatlog(engine: Engine, settings: Settings = {}, inst
   return {
     config,
     urls,
+    servers,
     async client(uid, instance = 0) {
       return new TestClient(urls[instance]!, await signToken(TEST_JWT_SECRET, uid));
     },

@@ -1,5 +1,6 @@
 import { Router } from '@koa/router';
 import type { Metrics } from '../../observability/metrics.js';
+import type { ApiCatalog } from '../api-catalog.js';
 import { respondOk } from '../envelope.js';
 
 /** A dependency readiness waits for: the database, and Redis when one is configured. */
@@ -11,11 +12,20 @@ export interface ReadinessCheck {
 /** How long a dependency may take to answer a readiness probe before it counts as down. */
 const PROBE_TIMEOUT_MS = 2000;
 
-/** GET /healthz (the process runs), GET /readyz (its dependencies answer) and GET /metrics (Prometheus). */
-export function healthRoutes(deps: { checks: ReadinessCheck[]; metrics: Metrics }): Router {
+/**
+ * GET /healthz (the process runs), GET /readyz (its dependencies answer), GET /metrics (Prometheus) and
+ * GET /openapi.json; none needs credentials.
+ */
+export function healthRoutes(deps: { checks: ReadinessCheck[]; metrics: Metrics; catalog: ApiCatalog }): Router {
   const router = new Router();
+  const { catalog } = deps;
+  const get = (path: string, summary: string, response: { data: unknown } | { mediaType: string }) =>
+    catalog.add({ method: 'get', path, summary, tag: 'operations', auth: false, response });
+
+  get('/healthz', 'The process runs', { data: { status: 'ok' } });
   router.get('/healthz', (ctx) => respondOk(ctx, { status: 'ok' }));
 
+  get('/readyz', 'The database (and Redis, when configured) answer; else 503 with -1009', { data: { database: 'ok', redis: 'ok' } });
   router.get('/readyz', async (ctx) => {
     const results = await Promise.all(deps.checks.map(async (check) => [check.name, await probe(check)] as const));
     const down = results.filter(([, state]) => state !== 'ok').map(([name]) => name);
@@ -24,9 +34,15 @@ export function healthRoutes(deps: { checks: ReadinessCheck[]; metrics: Metrics 
     ctx.body = { result: -1009, message: `not ready: ${down.join(' and ')} not answering`, data: null };
   });
 
+  get('/metrics', 'Prometheus metrics', { mediaType: 'text/plain' });
   router.get('/metrics', async (ctx) => {
     ctx.type = deps.metrics.registry.contentType;
     ctx.body = await deps.metrics.registry.metrics();
+  });
+
+  get('/openapi.json', 'This document', { mediaType: 'application/json' });
+  router.get('/openapi.json', (ctx) => {
+    ctx.body = catalog.document();
   });
   return router;
 }

@@ -15,7 +15,7 @@ interface PushFields {
 }
 
 /** The fields every push carries, whether it came as JSON or as protobuf. */
-const pushSchema = {
+export const pushSchema = {
   type: 'object',
   required: ['channelType', 'msgId', 'targetId', 'msgType', 'content'],
   properties: {

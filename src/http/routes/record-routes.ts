@@ -9,8 +9,9 @@ import type { RecordService } from '../../services/record-service.js';
 import { readMessagePart, jsonBody } from '../body.js';
 import { respondOk } from '../envelope.js';
 import { channelTypeSchema, countSchema, idSchema, positionSchema, toId, uidSchema } from '../schemas.js';
-import { compileValidator } from '../validation.js';
-import { PushInput } from './push-input.js';
+import type { ApiCatalog } from '../api-catalog.js';
+import { jsonRoute } from './json-route.js';
+import { PushInput, pushSchema } from './push-input.js';
 
 export interface RecordRoutesDeps {
   ajv: Ajv;
@@ -24,6 +25,7 @@ export interface RecordRoutesDeps {
   limitSends: Middleware;
   /** Parses the JSON body of the non-push endpoints. */
   json: Middleware;
+  catalog: ApiCatalog;
 }
 
 const syncSchema = {
@@ -64,13 +66,11 @@ interface MarkBody { type?: Channel; logId: number | string }
 
 /** POST /record/push[2] and /app/record/*: validate, call a service, shape the response. */
 export function recordRoutes(deps: RecordRoutesDeps): Router {
-  const { ajv, codec, messages, records, maxMessageBytes, auth, limitSends, json } = deps;
+  const { ajv, codec, messages, records, maxMessageBytes, catalog, auth, limitSends, json } = deps;
+  const router = new Router();
+  const kit = { router, ajv, catalog, auth, json };
   const input = new PushInput(ajv, codec);
   const pushJson = jsonBody(maxMessageBytes);
-  const validateSync = compileValidator<SyncBody>(ajv, syncSchema);
-  const validateHistory = compileValidator<HistoryBody>(ajv, historySchema);
-  const validateGroupHistory = compileValidator<GroupHistoryBody>(ajv, groupHistorySchema);
-  const validateMark = compileValidator<MarkBody>(ajv, markSchema);
 
   const push = (fromUpload: (bytes: Uint8Array) => OutgoingMessage) => async (ctx: Context) => {
     let message: OutgoingMessage;
@@ -85,44 +85,86 @@ export function recordRoutes(deps: RecordRoutesDeps): Router {
     respondOk(ctx, await messages.push(ctx.state.uid, message));
   };
 
-  const router = new Router();
-  router.post('/record/push', auth, limitSends, push((bytes) => input.fromProto(bytes)));
-  router.post('/record/push2', auth, limitSends, push((bytes) => input.fromCometFrame(bytes)));
-
-  router.post('/app/record/sync-record', auth, json, async (ctx) => {
-    const body = validateSync(ctx.request.body);
-    const page = await records.sync(ctx.state.uid, toId(body.start ?? 0, 'start'), body.count);
-    respondOk(ctx, {
-      record_count: page.events.length,
-      records: page.events.map((event) => Buffer.from(codec.encodeStreamEvent(event)).toString('base64')),
-      next_start: page.nextStart,
-      has_more: page.hasMore,
+  const pushes = [
+    ['/record/push', 'a serialized imparse Proto{eventType: common, body: Common}', (bytes: Uint8Array) => input.fromProto(bytes)],
+    ['/record/push2', 'a serialized comet frame {ver, op, seq, ack, body} whose body is the Proto', (bytes: Uint8Array) => input.fromCometFrame(bytes)],
+  ] as const;
+  for (const [path, upload, fromUpload] of pushes) {
+    catalog.add({
+      method: 'post',
+      path,
+      summary: 'Send a message (multipart protobuf or JSON); idempotent per (caller, msgId)',
+      tag: 'records',
+      auth: true,
+      upload,
+      json: { schema: pushSchema, example: { channelType: 0, msgId: 'c0ffee', targetId: 'bob', msgType: 1, content: { content: 'hello' } } },
+      response: { data: { logId: 42, datetime: 1764100000000 } },
     });
+    router.post(path, auth, limitSends, push(fromUpload));
+  }
+
+  jsonRoute<SyncBody>(kit, {
+    path: '/app/record/sync-record',
+    summary: "The caller's event stream after start, ascending; page with next_start",
+    tag: 'records',
+    schema: syncSchema,
+    example: { count: 100, start: 0 },
+    response: { record_count: 1, records: ['EikQARoDbS0x...'], next_start: 42, has_more: false },
+    handle: async (uid, body) => {
+      const page = await records.sync(uid, toId(body.start ?? 0, 'start'), body.count);
+      return {
+        record_count: page.events.length,
+        records: page.events.map((event) => Buffer.from(codec.encodeStreamEvent(event)).toString('base64')),
+        next_start: page.nextStart,
+        has_more: page.hasMore,
+      };
+    },
   });
 
-  const respondHistory = (ctx: Context, history: StoredMessage[]) =>
-    respondOk(ctx, { record_count: history.length, records: history.map((message) => codec.messageRecordJson(message)) });
+  const historyOf = (messages: StoredMessage[]) => ({ record_count: messages.length, records: messages.map((message) => codec.messageRecordJson(message)) });
+  const recordExample = { logId: '42', msgId: 'c0ffee', channelType: 0, fromId: 'alice', targetId: 'bob', msgType: 1, content: { content: 'hello' }, createTime: 1764100000000 };
 
-  router.post('/app/record/pri-chat-record', auth, json, async (ctx) => {
-    const body = validateHistory(ctx.request.body);
-    respondHistory(ctx, await records.privateHistory(ctx.state.uid, body.targetId, historyBound(body.logId), body.count));
+  jsonRoute<HistoryBody>(kit, {
+    path: '/app/record/pri-chat-record',
+    summary: 'Private history with targetId, newest first, below logId',
+    tag: 'records',
+    schema: historySchema,
+    example: { targetId: 'bob', count: 20, logId: '' },
+    response: { record_count: 1, records: [recordExample] },
+    handle: async (uid, body) => historyOf(await records.privateHistory(uid, body.targetId, historyBound(body.logId), body.count)),
   });
 
-  router.post('/app/record/group-chat-record', auth, json, async (ctx) => {
-    const body = validateGroupHistory(ctx.request.body);
-    respondHistory(ctx, await records.groupHistory(ctx.state.uid, toId(body.groupId, 'groupId'), historyBound(body.logId), body.count));
+  jsonRoute<GroupHistoryBody>(kit, {
+    path: '/app/record/group-chat-record',
+    summary: 'Group history since the caller joined, newest first, below logId (members only)',
+    tag: 'records',
+    schema: groupHistorySchema,
+    example: { groupId: '7', count: 20 },
+    response: { record_count: 1, records: [{ ...recordExample, channelType: 1, targetId: '7' }] },
+    handle: async (uid, body) => historyOf(await records.groupHistory(uid, toId(body.groupId, 'groupId'), historyBound(body.logId), body.count)),
   });
 
-  router.post('/app/record/revoke', auth, json, async (ctx) => {
-    const body = validateMark(ctx.request.body);
-    await messages.revoke(ctx.state.uid, body.type ?? 0, toId(body.logId, 'logId'));
-    respondOk(ctx, {});
+  jsonRoute<MarkBody>(kit, {
+    path: '/app/record/revoke',
+    summary: 'Recall a message: the sender within REVOKE_WINDOW; in groups also the owner, and admins',
+    tag: 'records',
+    schema: markSchema,
+    example: { type: 0, logId: '42' },
+    response: {},
+    handle: async (uid, body) => {
+      await messages.revoke(uid, body.type ?? 0, toId(body.logId, 'logId'));
+      return {};
+    },
   });
 
-  router.post('/app/record/focus', auth, json, async (ctx) => {
-    const body = validateMark(ctx.request.body);
-    const currentNum = await messages.focus(ctx.state.uid, body.type ?? 0, toId(body.logId, 'logId'));
-    respondOk(ctx, { currentNum });
+  jsonRoute<MarkBody>(kit, {
+    path: '/app/record/focus',
+    summary: 'Mark a message (not your own); one mark per user',
+    tag: 'records',
+    schema: markSchema,
+    example: { logId: 42 },
+    response: { currentNum: 1 },
+    handle: async (uid, body) => ({ currentNum: await messages.focus(uid, body.type ?? 0, toId(body.logId, 'logId')) }),
   });
 
   return router;

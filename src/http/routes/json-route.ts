@@ -1,0 +1,37 @@
+import type { Router } from '@koa/router';
+import type { Ajv } from 'ajv';
+import type { Middleware } from 'koa';
+import type { ApiCatalog } from '../api-catalog.js';
+import { respondOk } from '../envelope.js';
+import { compileValidator } from '../validation.js';
+
+/** What every authenticated JSON endpoint is built from. */
+export interface JsonRouteKit {
+  router: Router;
+  ajv: Ajv;
+  catalog: ApiCatalog;
+  auth: Middleware;
+  json: Middleware;
+}
+
+export interface JsonRouteDef<T> {
+  path: string;
+  summary: string;
+  tag: string;
+  schema: object;
+  /** A request that satisfies the schema, for the OpenAPI document (a test validates it). */
+  example: T;
+  /** An example of the answer's data. */
+  response: object;
+  handle(uid: string, body: T): Promise<object>;
+}
+
+/**
+ * POST `path`: authenticate, parse, validate with `schema`, call the handler, wrap its result in the envelope.
+ * The same schema goes into the OpenAPI document.
+ */
+export function jsonRoute<T>(kit: JsonRouteKit, def: JsonRouteDef<T>): void {
+  const validate = compileValidator<T>(kit.ajv, def.schema);
+  kit.catalog.add({ method: 'post', path: def.path, summary: def.summary, tag: def.tag, auth: true, json: { schema: def.schema, example: def.example }, response: { data: def.response } });
+  kit.router.post(def.path, kit.auth, kit.json, async (ctx) => respondOk(ctx, await def.handle(ctx.state.uid, validate(ctx.request.body))));
+}
