@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { signToken } from '../../src/auth/jwt.js';
 import { SocketClient } from '../helpers/ws-client.js';
 
 /** These run the server and the token command as a user would, as separate processes. */
@@ -25,6 +27,19 @@ function run(script: string, args: string[], env: Record<string, string>): { chi
   child.stderr!.on('data', (chunk) => (stderr += chunk));
   const finished = once(child, 'exit').then(([code]) => ({ code: code as number | null, stdout, stderr }));
   return { child, finished };
+}
+
+/** The URL the server logs once it listens. */
+function listeningUrl(child: ChildProcess): Promise<string> {
+  let output = '';
+  return new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (chunk) => {
+      output += chunk;
+      const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
+      if (match) resolve(match[1]!);
+    });
+    child.once('exit', () => reject(new Error(`server exited early: ${output}`)));
+  });
 }
 
 describe('starting the server', () => {
@@ -56,14 +71,8 @@ describe('starting the server', () => {
   it('starts on a new SQLite file with the development secret, warns, serves, and on SIGTERM closes sockets with 1001 and exits 0', async () => {
     const { child, finished } = run('src/main.ts', [], { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${dir}/new/chatlog.db` });
     let output = '';
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout!.on('data', (chunk) => {
-        output += chunk;
-        const match = /"url":"(http:\/\/[^"]+)"/.exec(output);
-        if (match) resolve(match[1]!);
-      });
-      child.once('exit', () => reject(new Error(`server exited early: ${output}`)));
-    });
+    child.stdout!.on('data', (chunk) => (output += chunk));
+    const url = await listeningUrl(child);
     assert.match(output, /development secret/);
 
     const health = await fetch(`${url}/healthz`);
@@ -82,6 +91,31 @@ describe('starting the server', () => {
     await socket.untilReady();
     child.kill('SIGTERM');
     assert.equal((await socket.closed).code, 1001);
+    assert.equal((await finished).code, 0);
+  });
+
+  it('finishes a request in flight on SIGTERM, refuses new connections, and exits 0', async () => {
+    const { child, finished } = run('src/main.ts', [], { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${dir}/drain.db`, JWT_SECRET: 'drain-secret' });
+    const url = await listeningUrl(child);
+    const token = await signToken('drain-secret', 'alice');
+    const body = JSON.stringify({ channelType: 0, msgId: 'in-flight', targetId: 'bob', msgType: 1, content: { content: 'made it' } });
+    // Headers and half the body now, the rest after SIGTERM: the request is in flight when the signal lands.
+    const request = httpRequest(`${url}/record/push`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    });
+    const response = once(request, 'response');
+    request.write(body.slice(0, 20));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await assert.rejects(fetch(`${url}/healthz`), 'a new connection is refused while draining');
+    request.end(body.slice(20));
+    const [res] = (await response) as [IncomingMessage];
+    let text = '';
+    for await (const chunk of res) text += chunk;
+    assert.equal(res.statusCode, 200);
+    assert.equal((JSON.parse(text) as { result: number }).result, 0);
     assert.equal((await finished).code, 0);
   });
 
