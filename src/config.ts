@@ -30,6 +30,10 @@ export interface Config {
   jwt: JwtConfig;
   dtalkSignature: boolean;
   revokeWindowMs: number;
+  /** A comet socket (GET /sub) with no heartbeat for this long is closed. */
+  cometHeartbeatTimeoutMs: number;
+  /** How often an unacknowledged comet ReceiveMsg frame is sent again. */
+  cometResendMs: number;
   maxMessageBytes: number;
   maxGroupMembers: number;
   wsMaxBufferedBytes: number;
@@ -129,14 +133,17 @@ export function loadConfig(env: Env): Config {
   }
 
   const dtalkSignature = boolean('AUTH_DTALK_SIGNATURE');
-  if (dtalkSignature) problems.push('AUTH_DTALK_SIGNATURE=true is not supported yet by this version of chatlog');
 
-  const revokeWindowText = read('REVOKE_WINDOW') ?? '24h';
-  let revokeWindowMs = parseDuration(revokeWindowText);
-  if (revokeWindowMs === undefined || revokeWindowMs <= 0) {
-    problems.push(`REVOKE_WINDOW must be a positive duration such as 2m, 24h or 7d (got "${revokeWindowText}")`);
-    revokeWindowMs = 86_400_000;
-  }
+  const duration = (name: string, fallback: string): number => {
+    const text = read(name) ?? fallback;
+    const value = parseDuration(text);
+    if (value === undefined || value <= 0) {
+      problems.push(`${name} must be a positive duration such as 3s, 2m or 24h (got "${text}")`);
+      return parseDuration(fallback)!;
+    }
+    return value;
+  };
+
 
   const rateLimitText = read('RATE_LIMIT_SENDS');
   const rateLimitSends = rateLimitText === undefined ? undefined : parseRateLimit(rateLimitText);
@@ -157,7 +164,9 @@ export function loadConfig(env: Env): Config {
     redisPrefix,
     jwt,
     dtalkSignature,
-    revokeWindowMs,
+    revokeWindowMs: duration('REVOKE_WINDOW', '24h'),
+    cometHeartbeatTimeoutMs: duration('COMET_HEARTBEAT_TIMEOUT', '8m'),
+    cometResendMs: duration('COMET_RESEND_INTERVAL', '3s'),
     maxMessageBytes: integer('MAX_MESSAGE_BYTES', 65_536, 256, 16 * 1024 * 1024),
     maxGroupMembers: integer('MAX_GROUP_MEMBERS', 10_000, 2, 1_000_000),
     wsMaxBufferedBytes: integer('WS_MAX_BUFFERED_BYTES', 1_048_576, 1024, 1024 * 1024 * 1024),

@@ -2,9 +2,13 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
+import { createCredentials } from './auth/credentials.js';
 import { createJwtAuthenticator } from './auth/jwt.js';
+import { PushInput } from './http/push-input.js';
+import { createAjv } from './http/validation.js';
 import { InProcessBus, type EventBus } from './bus/event-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
+import type { CometTimings } from './gateway/comet-endpoint.js';
 import { RealtimeGateway } from './gateway/gateway.js';
 import { createApp } from './http/app.js';
 import { Metrics } from './observability/metrics.js';
@@ -29,6 +33,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** WebSocket heartbeat period; tests shorten it. */
   heartbeatMs?: number;
+  /** Comet socket timings beyond the settings; tests shorten them. */
+  cometTimings?: Partial<CometTimings>;
 }
 
 /**
@@ -67,17 +73,22 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       : new MemorySendLimiter(config.rateLimitSends);
   }
   const codec = createCodec();
-  const authenticate = createJwtAuthenticator(config.jwt);
+  const ajv = createAjv();
+  const pushInput = new PushInput(ajv, codec);
+  const credentials = createCredentials(createJwtAuthenticator(config.jwt), { dtalkSignature: config.dtalkSignature });
   const records = new RecordService(store);
+  const messages = new MessageService(store, {
+    revokeWindowMs: config.revokeWindowMs,
+    notify,
+    onStored: (message) => metrics.messagesSent.inc({ channel: message.channelType === 1 ? 'group' : 'private' }),
+  });
   const { app, routes } = createApp({
     logger,
-    authenticate,
+    ajv,
+    credentials,
     codec,
-    messages: new MessageService(store, {
-      revokeWindowMs: config.revokeWindowMs,
-      notify,
-      onStored: (message) => metrics.messagesSent.inc({ channel: message.channelType === 1 ? 'group' : 'private' }),
-    }),
+    pushInput,
+    messages,
     records,
     groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, notify }),
     metrics,
@@ -87,13 +98,24 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   });
   const gateway = new RealtimeGateway({
     records,
-    codec,
     bus,
-    authenticate,
     logger,
-    maxBufferedBytes: config.wsMaxBufferedBytes,
-    heartbeatMs: options.heartbeatMs,
-    onDelivered: () => metrics.eventsDelivered.inc(),
+    ws: {
+      codec,
+      credentials,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+      heartbeatMs: options.heartbeatMs,
+      onDelivered: () => metrics.eventsDelivered.inc(),
+    },
+    comet: {
+      codec,
+      credentials,
+      pushInput,
+      messages,
+      sendLimiter,
+      maxBufferedBytes: config.wsMaxBufferedBytes,
+      timings: { authTimeoutMs: 8000, heartbeatTimeoutMs: config.cometHeartbeatTimeoutMs, resendMs: config.cometResendMs, maxResends: 5, ...options.cometTimings },
+    },
   });
   const http = createHttpServer(app.callback());
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));

@@ -1,7 +1,9 @@
 import Koa from 'koa';
 import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
-import type { Authenticator } from '../auth/jwt.js';
+import type { Ajv } from 'ajv';
+import type { Credentials } from '../auth/credentials.js';
+import type { PushInput } from './push-input.js';
 import type { Codec } from '../proto/codec.js';
 import type { GroupService } from '../services/group-service.js';
 import type { MessageService } from '../services/message-service.js';
@@ -16,12 +18,13 @@ import type { SendLimiter } from '../ratelimit/send-limiter.js';
 import { groupRoutes } from './routes/group-routes.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
-import { createAjv } from './validation.js';
 import { ApiCatalog } from './api-catalog.js';
 
 export interface AppDeps {
   logger: Logger;
-  authenticate: Authenticator;
+  ajv: Ajv;
+  credentials: Credentials;
+  pushInput: PushInput;
   codec: Codec;
   messages: MessageService;
   records: RecordService;
@@ -50,15 +53,16 @@ export function createApp(deps: AppDeps): ChatlogApp {
   app.use(observeMiddleware(deps.logger, deps.metrics));
   app.use(errorMiddleware(deps.logger));
 
-  const ajv = createAjv();
+  const { ajv } = deps;
   const catalog = new ApiCatalog();
-  const auth = authMiddleware(deps.authenticate);
+  const auth = authMiddleware(deps.credentials);
   const json = jsonBody(JSON_BODY_LIMIT_BYTES);
   const routers = [
     healthRoutes({ checks: deps.readiness, metrics: deps.metrics, catalog }),
     recordRoutes({
       ajv,
       codec: deps.codec,
+      pushInput: deps.pushInput,
       messages: deps.messages,
       records: deps.records,
       maxMessageBytes: deps.maxMessageBytes,

@@ -20,7 +20,7 @@ const PROTO_FILE = fileURLToPath(new URL('./imparse.proto', import.meta.url));
 const PACKAGE = 'imparse.proto';
 
 /** EventType numbers the codec writes or tests itself; fixed by the contract (API.md §3). */
-const EventType = { common: 0, Signal: 2 } as const;
+const EventType = { common: 0, commonAck: 1, Signal: 2 } as const;
 
 /**
  * The signals of the stream, by stream-event kind: their SignalType and body message. The kind is also the key
@@ -162,6 +162,13 @@ export type StreamRecord =
 export interface Codec {
   /** The `body` of a /record/push2 comet frame. */
   decodeCometFrame(bytes: Uint8Array): Uint8Array;
+  /** The body of a comet socket Auth frame: the app and the token (a FZM-SIGNATURE token or a JWT). */
+  decodeAuthMsg(bytes: Uint8Array): { appId: string; token: string };
+  encodeAuthMsg(fields: { appId?: string; token?: string }): Uint8Array;
+  /** `Proto{eventType: commonAck, body: CommonAck{mid, datetime}}`, the answer to a send on the comet socket. */
+  encodeCommonAck(mid: number, datetime: number): Uint8Array;
+  /** A decoded commonAck (for clients and tests). */
+  decodeCommonAck(bytes: Uint8Array): { mid: number; datetime: number };
   /** A /record/push upload; `from`, `mid` and `datetime` are ignored. The body is not decoded (see decodeContent). */
   decodePush(bytes: Uint8Array): DecodedPush;
   /** The JSON form of a body; refuses unsupported msgTypes and bodies that are not exactly their message. */
@@ -203,6 +210,8 @@ export function createCodec(): Codec {
   const common = typeOf('Common');
   const signal = typeOf('Signal');
   const cometFrame = typeOf('CometFrame');
+  const authMsg = typeOf('AuthMsg');
+  const commonAck = typeOf('CommonAck');
   const source = typeOf('Source');
   const reference = typeOf('Reference');
   const bodies = new Map([...BODY_TYPES].map(([msgType, name]) => [msgType, typeOf(name)]));
@@ -255,6 +264,26 @@ export function createCodec(): Codec {
     decodeCometFrame(bytes) {
       const frame = toPlain(cometFrame, decodeStrict(cometFrame, bytes, 'message', 'comet frame'), '', 'raw');
       return (frame.body as Uint8Array | undefined) ?? new Uint8Array(0);
+    },
+
+    decodeAuthMsg(bytes) {
+      const fields = withDefaults(authMsg, toPlain(authMsg, decodeStrict(authMsg, bytes, 'body', 'AuthMsg'), '', 'raw'));
+      return { appId: fields.appId as string, token: fields.token as string };
+    },
+
+    encodeAuthMsg(fields) {
+      return encode(authMsg, fromPlain(authMsg, fields, '', 'raw'));
+    },
+
+    encodeCommonAck(mid, datetime) {
+      return encodeProto(EventType.commonAck, encode(commonAck, { mid, datetime }));
+    },
+
+    decodeCommonAck(bytes) {
+      const envelope = withDefaults(proto, toPlain(proto, decodeStrict(proto, bytes, 'message', 'imparse Proto'), '', 'raw'));
+      if (envelope.eventType !== EventType.commonAck) throw AppError.invalidParams('eventType must be 1 (commonAck)');
+      const ack = withDefaults(commonAck, toPlain(commonAck, decodeStrict(commonAck, envelope.body as Uint8Array, 'Proto.body', 'CommonAck'), '', 'raw'));
+      return { mid: ack.mid as number, datetime: ack.datetime as number };
     },
 
     decodePush(bytes) {

@@ -11,11 +11,12 @@ import { respondOk } from '../envelope.js';
 import { channelTypeSchema, countSchema, idSchema, positionSchema, toId, uidSchema } from '../schemas.js';
 import type { ApiCatalog } from '../api-catalog.js';
 import { jsonRoute } from './json-route.js';
-import { PushInput, pushSchema } from './push-input.js';
+import { pushSchema, type PushInput } from '../push-input.js';
 
 export interface RecordRoutesDeps {
   ajv: Ajv;
   codec: Codec;
+  pushInput: PushInput;
   messages: MessageService;
   records: RecordService;
   maxMessageBytes: number;
@@ -66,10 +67,9 @@ interface MarkBody { type?: Channel; logId: number | string }
 
 /** POST /record/push[2] and /app/record/*: validate, call a service, shape the response. */
 export function recordRoutes(deps: RecordRoutesDeps): Router {
-  const { ajv, codec, messages, records, maxMessageBytes, catalog, auth, limitSends, json } = deps;
+  const { ajv, codec, pushInput: input, messages, records, maxMessageBytes, catalog, auth, limitSends, json } = deps;
   const router = new Router();
   const kit = { router, ajv, catalog, auth, json };
-  const input = new PushInput(ajv, codec);
   const pushJson = jsonBody(maxMessageBytes);
 
   const push = (fromUpload: (bytes: Uint8Array) => OutgoingMessage) => async (ctx: Context) => {

@@ -1,8 +1,8 @@
 import type { Ajv } from 'ajv';
-import { SENDABLE_MSG_TYPES, type Channel, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage } from '../../domain.js';
-import type { Codec } from '../../proto/codec.js';
-import { channelTypeSchema, uidSchema } from '../schemas.js';
-import { compileValidator, type Validator } from '../validation.js';
+import { SENDABLE_MSG_TYPES, type Channel, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage } from '../domain.js';
+import type { Codec } from '../proto/codec.js';
+import { channelTypeSchema, uidSchema } from './schemas.js';
+import { compileValidator, type Validator } from './validation.js';
 
 interface PushFields {
   channelType: Channel;

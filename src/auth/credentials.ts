@@ -1,0 +1,35 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { AppError } from '../errors.js';
+import { verifyDtalkSignature } from './dtalk-signature.js';
+import type { Authenticator } from './jwt.js';
+
+/** Who is calling: from HTTP headers, or from a bare token (a WebSocket query string, a comet Auth frame). */
+export interface Credentials {
+  fromHeaders(headers: IncomingHttpHeaders): Promise<string>;
+  fromToken(token: string): Promise<string>;
+}
+
+/** JWT bearer tokens always; dtalk FZM-SIGNATURE tokens when `dtalkSignature` is on. */
+export function createCredentials(verifyJwt: Authenticator, options: { dtalkSignature: boolean }): Credentials {
+  const signature = async (token: string) => verifyDtalkSignature(token);
+  return {
+    async fromHeaders(headers) {
+      const authorization = headers.authorization;
+      if (authorization !== undefined) {
+        const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+        if (!match) throw AppError.unauthenticated('the Authorization header must be "Bearer <token>"');
+        return verifyJwt(match[1]!);
+      }
+      const fzm = headers['fzm-signature'];
+      if (options.dtalkSignature && typeof fzm === 'string') return signature(fzm);
+      throw AppError.unauthenticated(
+        options.dtalkSignature ? 'missing credentials: send Authorization: Bearer <token> or FZM-SIGNATURE' : 'missing credentials: send Authorization: Bearer <token>',
+      );
+    },
+    async fromToken(token) {
+      // A signature token has '#' separators, which never occur in a JWT (base64url and dots).
+      if (options.dtalkSignature && token.includes('#')) return signature(token);
+      return verifyJwt(token);
+    },
+  };
+}

@@ -1,0 +1,128 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { WebSocketServer, WebSocket, type RawData } from 'ws';
+import type { Credentials } from '../auth/credentials.js';
+import { AppError } from '../errors.js';
+import type { Codec } from '../proto/codec.js';
+import { eventFrame } from './frames.js';
+import type { StreamFanout, Subscriber } from './stream-fanout.js';
+import { closeAll, refuseUpgrade } from './upgrade.js';
+
+export interface WsEndpointOptions {
+  fanout: StreamFanout;
+  codec: Codec;
+  credentials: Credentials;
+  logger: Logger;
+  /** A socket whose unsent data passes this is closed with 4008 (API.md §6). */
+  maxBufferedBytes: number;
+  /** The server pings this often and drops a socket that missed a whole period; 30 s by default. */
+  heartbeatMs?: number;
+  /** Told of every event frame written, for metrics. */
+  onDelivered?: () => void;
+}
+
+const CLOSE_INTERNAL_ERROR = 1011;
+const CLOSE_SLOW_CONSUMER = 4008;
+
+const POSITION_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
+
+/** GET /ws (API.md §6): JSON frames, `?since` replay, ping/pong, a heartbeat, and 4008 for slow consumers. */
+export class WsEndpoint {
+  private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
+  private readonly alive = new WeakMap<WebSocket, boolean>();
+  private readonly heartbeat: NodeJS.Timeout;
+
+  constructor(private readonly options: WsEndpointOptions) {
+    this.heartbeat = setInterval(() => this.checkHeartbeats(), options.heartbeatMs ?? 30_000);
+    this.heartbeat.unref();
+  }
+
+  /** A socket exists only once the caller is authenticated: Bearer header, or `?token=` for browsers. */
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, url: URL): void {
+    const since = url.searchParams.get('since');
+    if (since !== null && !(POSITION_PATTERN.test(since) && Number.isSafeInteger(Number(since)))) {
+      return refuseUpgrade(socket, 400, -1012, 'since must be an integer >= 0');
+    }
+    const token = url.searchParams.get('token');
+    const uid = token === null ? this.options.credentials.fromHeaders(req.headers) : this.options.credentials.fromToken(token);
+    uid.then(
+      (uid) => this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, uid, since === null ? undefined : Number(since))),
+      (err: unknown) => {
+        if (err instanceof AppError) return refuseUpgrade(socket, 401, err.code, err.message);
+        this.options.logger.error({ err }, 'authenticating an upgrade failed');
+        refuseUpgrade(socket, 500, -1000, 'unexpected server error');
+      },
+    );
+  }
+
+  get socketCount(): number {
+    return this.wss.clients.size;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.heartbeat);
+    await closeAll(this.wss.clients);
+    this.wss.close();
+  }
+
+  private open(ws: WebSocket, uid: string, since: number | undefined): void {
+    const subscriber: Subscriber = {
+      uid,
+      deliver: (event) => {
+        if (!this.send(ws, eventFrame(event, this.options.codec))) return false;
+        this.options.onDelivered?.();
+        return true;
+      },
+      isOpen: () => ws.readyState === WebSocket.OPEN,
+      fail: () => ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure: reconnect with since'),
+    };
+    this.alive.set(ws, true);
+    ws.on('error', (err) => this.options.logger.debug({ err: err.message, uid }, 'socket error'));
+    ws.on('pong', () => this.alive.set(ws, true));
+    ws.on('message', (data, isBinary) => this.onClientFrame(ws, data, isBinary));
+    ws.on('close', () => this.options.fanout.detach(subscriber));
+    void this.options.fanout.attach(subscriber, since, (position) => this.send(ws, { type: 'ready', id: position }));
+  }
+
+  /** False when the socket is gone or has just been closed as a slow consumer. */
+  private send(ws: WebSocket, frame: object): boolean {
+    if (ws.readyState !== WebSocket.OPEN) return false;
+    if (ws.bufferedAmount > this.options.maxBufferedBytes) {
+      // The client reconnects with `since` and loses nothing; holding more for it would only grow memory.
+      ws.close(CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect with since');
+      return false;
+    }
+    ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  private onClientFrame(ws: WebSocket, data: RawData, isBinary: boolean): void {
+    this.alive.set(ws, true);
+    let frame: { type?: unknown } | undefined;
+    if (!isBinary) {
+      try {
+        frame = JSON.parse(data.toString()) as { type?: unknown };
+      } catch {
+        frame = undefined;
+      }
+    }
+    if (frame?.type === 'ping') {
+      this.send(ws, { type: 'pong' });
+    } else {
+      // Garbage never closes a socket: the client is told and the socket goes on.
+      this.send(ws, { type: 'error', message: 'frames are JSON text; the only client frame is {"type":"ping"}' });
+    }
+  }
+
+  private checkHeartbeats(): void {
+    for (const ws of this.wss.clients) {
+      if (!this.alive.get(ws)) {
+        ws.terminate();
+        continue;
+      }
+      this.alive.set(ws, false);
+      ws.ping();
+    }
+  }
+}
