@@ -59,9 +59,33 @@ export const envelopeCheck: ResponseCheck = (status, body) => {
   return `HTTP ${status} result ${String(envelope.result)}: ${String(envelope.message)}`;
 };
 
-function percentile(sorted: Float64Array, q: number): number {
+/** The q-quantile (0..1) of sorted values, nearest rank; NaN when there are none. */
+export function percentile(sorted: Float64Array, q: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Count, mean, p50, p90, p99 and max of latencies in milliseconds (NaN figures when there are none). */
+export function summariseLatencies(latencies: ArrayLike<number>): LatencySummary {
+  const sorted = Float64Array.from(latencies).sort();
+  const sum = sorted.reduce((a, b) => a + b, 0);
+  return {
+    count: sorted.length,
+    mean: sum / sorted.length,
+    p50: percentile(sorted, 0.5),
+    p90: percentile(sorted, 0.9),
+    p99: percentile(sorted, 0.99),
+    max: sorted.length > 0 ? sorted[sorted.length - 1]! : NaN,
+  };
 }
 
 /** Runs autocannon for spec.durationSeconds and summarises it; never rejects because of error responses. */
@@ -102,8 +126,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
         }
         const seconds = (performance.now() - started) / 1000;
         const cpu = process.cpuUsage(cpuBefore);
-        const sorted = Float64Array.from(latencies).sort();
-        const sum = latencies.reduce((a, b) => a + b, 0);
+        const latency = summariseLatencies(latencies);
         // Connection errors and timeouts arrive as reqError events; autocannon's own count is the cross-check.
         const counted = [...failures.entries()].filter(([label]) => label.startsWith('connection')).reduce((a, [, c]) => a + c, 0);
         if (result.errors > counted) failures.set('connection errors (autocannon count)', result.errors - counted);
@@ -112,10 +135,10 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
           responses: latencies.length,
           seconds,
           rps: latencies.length / seconds,
-          mean: sum / latencies.length,
-          p50: percentile(sorted, 0.5),
-          p99: percentile(sorted, 0.99),
-          max: sorted.length > 0 ? sorted[sorted.length - 1]! : NaN,
+          mean: latency.mean,
+          p50: latency.p50,
+          p99: latency.p99,
+          max: latency.max,
           errors: [...failures.values()].reduce((a, b) => a + b, 0),
           failures: [...failures.entries()].sort((a, b) => b[1] - a[1]),
           cpuCores: (cpu.user + cpu.system) / 1000 / (seconds * 1000),
