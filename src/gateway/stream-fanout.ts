@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { EventBus, Notification } from '../bus/event-bus.js';
 import type { StreamEvent } from '../domain.js';
-import type { RecordService } from '../services/record-service.js';
+import type { RecordService, StreamPage } from '../services/record-service.js';
 
 /** One live connection of one user, whatever its wire protocol (JSON /ws, binary comet /sub). */
 export interface Subscriber {
@@ -37,6 +37,10 @@ export class StreamFanout {
   /** The groups of every user with a subscriber here, and the reverse: whom a group notification wakes. */
   private readonly groupsOfUid = new Map<string, Set<number>>();
   private readonly uidsOfGroup = new Map<number, Set<string>>();
+  /** Counts notifications and resyncs; a read shared between subscribers must have started after their wake. */
+  private generation = 0;
+  /** Reads in flight, by generation, position and uid: a user's devices at one position share one query. */
+  private readonly reads = new Map<string, Promise<StreamPage>>();
 
   constructor(
     private readonly records: RecordService,
@@ -46,14 +50,15 @@ export class StreamFanout {
     bus.subscribe({
       onNotification: (notification) => this.onNotification(notification),
       onResync: () => {
+        this.generation++;
         for (const cursors of this.cursors.values()) for (const cursor of cursors.values()) void this.pump(cursor);
       },
     });
   }
 
   /**
-   * Starts a subscriber: with `since`, it first gets every event after it; without, it starts at the end of the
-   * stream. `onReady(position)` runs once that start is done and before any live event.
+   * Starts a subscriber: with `since`, it first gets every event after it, then `onReady(position)`; without,
+   * `onReady` comes first, with the end of the stream, and live events follow.
    */
   async attach(subscriber: Subscriber, since: number | undefined, onReady: (position: number) => void): Promise<void> {
     // Registered before anything is read, so that no commit from now on goes unnoticed; wakes during the start
@@ -64,12 +69,15 @@ export class StreamFanout {
     if (!cursors) this.cursors.set(uid, (cursors = new Map()));
     cursors.set(subscriber, cursor);
     try {
-      // The position is read before the groups: a join committed in between is then either in the group list or
-      // after the position, where the catch-up sees it (see catchUp).
-      if (since === undefined) cursor.position = await this.records.latestPosition(uid);
+      if (since === undefined) {
+        cursor.position = await this.records.latestPosition(uid);
+        onReady(cursor.position);
+      }
       for (const groupId of await this.records.groupIdsOf(uid)) this.index(uid, groupId);
-      if (since !== undefined) await this.catchUp(cursor);
-      if (subscriber.isOpen()) onReady(cursor.position);
+      // Read once the groups are indexed, with or without `since`: a group event committed after the position
+      // was read, and announced before its group was indexed here, woke nobody; this read finds it.
+      await this.catchUp(cursor);
+      if (since !== undefined && subscriber.isOpen()) onReady(cursor.position);
     } catch (err) {
       this.fail(cursor, err);
       return;
@@ -109,7 +117,7 @@ export class StreamFanout {
   private async catchUp(cursor: Cursor): Promise<void> {
     const { subscriber } = cursor;
     for (;;) {
-      const page = await this.records.sync(subscriber.uid, cursor.position, PAGE_SIZE);
+      const page = await this.read(subscriber.uid, cursor.position);
       for (const event of page.events) {
         if (!subscriber.deliver(event)) return;
         cursor.position = event.id;
@@ -120,7 +128,22 @@ export class StreamFanout {
     }
   }
 
+  /**
+   * The stream after `position`. Subscribers of one user woken together ask for the same page: one query serves
+   * them all. Only a read started in the current generation is shared, so that it includes what woke them.
+   */
+  private read(uid: string, position: number): Promise<StreamPage> {
+    const key = `${this.generation} ${position} ${uid}`;
+    let page = this.reads.get(key);
+    if (!page) {
+      page = this.records.sync(uid, position, PAGE_SIZE).finally(() => this.reads.delete(key));
+      this.reads.set(key, page);
+    }
+    return page;
+  }
+
   private onNotification(notification: Notification): void {
+    this.generation++;
     const woken = new Set<string>(notification.uids ?? []);
     if (notification.groupId !== undefined) {
       for (const uid of this.uidsOfGroup.get(notification.groupId) ?? []) woken.add(uid);

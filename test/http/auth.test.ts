@@ -12,6 +12,17 @@ async function syncResult(baseUrl: string, token: string): Promise<number> {
 }
 
 describe('authentication', () => {
+  describe('of a token used again', () => {
+    const chatlog = useChatlog(sqlite!);
+
+    it('answers -1011 once the token has expired, though it was accepted before', async () => {
+      const token = await signToken(TEST_JWT_SECRET, 'alice', { ttlSeconds: 1 });
+      assert.equal(await syncResult(chatlog().urls[0]!, token), 0);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      assert.equal(await syncResult(chatlog().urls[0]!, token), -1011);
+    });
+  });
+
   describe('with issuer and audience set', () => {
     const chatlog = useChatlog(sqlite!, { JWT_ISSUER: 'https://id.example', JWT_AUDIENCE: 'chatlog' });
 
