@@ -16,9 +16,9 @@ describe('authentication', () => {
     const chatlog = useChatlog(sqlite!);
 
     it('answers -1011 once the token has expired, though it was accepted before', async () => {
-      const token = await signToken(TEST_JWT_SECRET, 'alice', { ttlSeconds: 1 });
+      const token = await signToken(TEST_JWT_SECRET, 'alice', { ttlSeconds: 2 });
       assert.equal(await syncResult(chatlog().urls[0]!, token), 0);
-      await new Promise((resolve) => setTimeout(resolve, 1100));
+      await new Promise((resolve) => setTimeout(resolve, 2100));
       assert.equal(await syncResult(chatlog().urls[0]!, token), -1011);
     });
   });
