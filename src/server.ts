@@ -93,6 +93,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, notify }),
     metrics,
     sendLimiter,
+    jwt: config.jwt,
     readiness: [{ name: 'database', ping: () => store.ping() }, ...(redisBus ? [{ name: 'redis', ping: () => bus.ping() }] : [])],
     maxMessageBytes: config.maxMessageBytes,
   });

@@ -3,18 +3,10 @@
  * failures are not ChatlogErrors: they come out of fetch as they are, because the server never answered.
  */
 
-/** The contract's result codes, so callers can compare without magic numbers. */
-export const ResultCode = {
-  ServerError: -1000,
-  NotFound: -1007,
-  StorageUnavailable: -1009,
-  Unauthenticated: -1010,
-  CredentialsExpired: -1011,
-  InvalidParams: -1012,
-  PermissionDenied: -1019,
-  RateLimited: -1029,
-  TooLarge: -10202,
-} as const;
+import { ErrorCode } from '../errors.js';
+
+/** The contract's result codes, so callers can compare without magic numbers: the server's own table. */
+export const ResultCode = ErrorCode;
 
 export class ChatlogError extends Error {
   /** The envelope's `result` (-1000 when the response was not an envelope at all, e.g. a proxy's 502 page). */

@@ -164,13 +164,14 @@ export function subscribe(deps: SubscriptionDeps, options: SubscribeOptions): Su
     ws.onmessage = (event) => {
       lastFrameAt = Date.now();
       if (typeof event.data !== 'string') return; // the server only sends text frames
-      let frame: ServerFrame;
+      let frame: unknown;
       try {
-        frame = JSON.parse(event.data) as ServerFrame;
+        frame = JSON.parse(event.data);
       } catch {
-        return report(new Error('the server sent a frame that is not JSON'));
+        frame = undefined;
       }
-      onFrame(frame);
+      if (typeof frame !== 'object' || frame === null) return report(new Error('the server sent a frame that is not a JSON object'));
+      onFrame(frame as ServerFrame);
     };
 
     ws.onerror = () => {

@@ -4,6 +4,8 @@ import { AppError } from '../errors.js';
 import type { Ajv } from 'ajv';
 import type { Credentials } from '../auth/credentials.js';
 import type { PushInput } from './push-input.js';
+import type { JwtConfig } from '../config.js';
+import { demoRoutes } from './routes/demo-routes.js';
 import type { Codec } from '../proto/codec.js';
 import type { GroupService } from '../services/group-service.js';
 import type { MessageService } from '../services/message-service.js';
@@ -33,6 +35,8 @@ export interface AppDeps {
   readiness: ReadinessCheck[];
   /** Absent: sends are not rate limited. */
   sendLimiter?: SendLimiter;
+  /** The demo page's POST /dev/token exists only while the development secret is in use. */
+  jwt: JwtConfig;
   maxMessageBytes: number;
 }
 
@@ -74,6 +78,8 @@ export function createApp(deps: AppDeps): ChatlogApp {
     groupRoutes({ ajv, groups: deps.groups, catalog, auth, json }),
   ];
   for (const router of routers) app.use(router.routes());
+  // The demo page (GET /) is not part of the API: it stays out of `routes`, and so out of the OpenAPI document.
+  app.use(demoRoutes({ ajv, jwt: deps.jwt, logger: deps.logger }).routes());
 
   app.use((ctx) => {
     throw AppError.notFound(`there is no endpoint ${ctx.method} ${ctx.path}`);
