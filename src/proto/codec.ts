@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { Field, Type } from 'protobufjs';
 import { AppError } from '../errors.js';
-import type { MessageContent, MessageReference, MessageSource, StoredMessage, StreamEvent } from '../domain.js';
+import type { MessageContent, MessageReference, MessageSource, OutgoingMessage, StoredMessage, StreamEvent } from '../domain.js';
 
 const PROTO_FILE = fileURLToPath(new URL('./imparse.proto', import.meta.url));
 const PACKAGE = 'imparse.proto';
@@ -78,17 +78,11 @@ const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export type JsonSchema = Record<string, unknown>;
 
-/** A `Proto{common, Common}` as /record/push receives it, reduced to what the server uses. */
-export interface DecodedPush {
-  eventType: number;
-  channelType: number;
-  msgId: string;
-  targetId: string;
-  msgType: number;
-  msg: Uint8Array;
-  source?: MessageSource;
-  reference?: MessageReference;
-}
+/**
+ * A `Proto{common, Common}` as /record/push receives it, reduced to what the server uses: an OutgoingMessage
+ * before validation, so its channel type is any number yet.
+ */
+export type DecodedPush = Omit<OutgoingMessage, 'channelType'> & { eventType: number; channelType: number };
 
 /** The fields of a push a client may set (`encodePush`); omitted ones are left at their zero value. */
 export interface PushFields {
