@@ -12,15 +12,18 @@
  *
  * Exit status 1 when any request failed (the figures would be meaningless) or the bench could not run; a MISS
  * of the target is reported, not an exit status, since one run on a noisy machine is no verdict.
+ *
+ * `npm run bench` (bench/run.ts) imports runGroupPush and puts its headline figure in its final table.
  */
 import 'dotenv/config';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Channel, createGroup, freshPushCheck, textPushBody } from './lib/chatlog.js';
+import { batchesBetween, Channel, createGroup, describeWritePath, freshPushCheck, textPushBody, writeBatches } from './lib/chatlog.js';
 import { runLoad, type LoadResult } from './lib/load.js';
-import { bottleneckNotes, environmentLines, formatFailures, formatRuns, integerSetting, progress, summarise } from './lib/report.js';
+import { bottleneckNotes, environmentLines, formatFailures, formatRuns, integerSetting, isMain, progress, runMain, summarise, verdictOf, type Headline } from './lib/report.js';
 import { startBenchServer } from './lib/server.js';
+import { describeBound, measureUsage, type Usage } from './lib/usage.js';
 
 const GROUP_SIZE = 10_000;
 const TARGET_RATIO = 1.5;
@@ -36,9 +39,32 @@ interface Phase {
   seconds: number;
 }
 
-async function main(): Promise<number> {
-  const seconds = integerSetting('BENCH_DURATION', 10, 1, 3600);
-  const connections = integerSetting('BENCH_CONNECTIONS', 32, 1, 10_000);
+export interface GroupPushSettings {
+  /** Seconds of each measured run. */
+  seconds: number;
+  connections: number;
+}
+
+export function readGroupPushSettings(): GroupPushSettings {
+  return {
+    seconds: integerSetting('BENCH_DURATION', 10, 1, 3600),
+    connections: integerSetting('BENCH_CONNECTIONS', 32, 1, 10_000),
+  };
+}
+
+export interface GroupPushOutcome {
+  engine: string;
+  location: string;
+  /** The detailed report: set-up, the runs, the ratios and the verdict. */
+  lines: string[];
+  headlines: Headline[];
+  /** Failed requests; the figures mean nothing unless 0. */
+  errors: number;
+}
+
+/** Creates the group, runs the phases and reports them. */
+export async function runGroupPush(settings: GroupPushSettings): Promise<GroupPushOutcome> {
+  const { seconds, connections } = settings;
   const maxMembers = Math.min(1_000_000, Math.max(GROUP_SIZE, Number(process.env.MAX_GROUP_MEMBERS) || 0));
   const run = randomBytes(4).toString('hex');
 
@@ -69,18 +95,28 @@ async function main(): Promise<number> {
     ];
 
     const results: LoadResult[] = [];
+    /** The write path of each measured run: with one write transaction at a time, its length bounds throughput. */
+    const writePaths = new Map<string, string>();
+    let groupUsage: Usage | undefined;
     for (const phase of phases) {
       progress(`${phase.title}: ${phase.seconds} s, ${connections} connections, POST /record/push channelType ${phase.channel}`);
-      const result = await runLoad({
-        title: phase.title,
-        url: server.url,
-        path: '/record/push',
-        headers: { authorization: `Bearer ${ownerToken}`, 'content-type': 'application/json' },
-        body: (n) => textPushBody(phase.channel, `${run}-${phase.key}-${n}`, targets[phase.channel]!),
-        connections,
-        durationSeconds: phase.seconds,
-        check,
-      });
+      const before = await writeBatches(server.url);
+      const { value: result, usage } = await measureUsage(
+        { children: [], selfLabel: 'this process (server and autocannon)', selfIsServer: true, databaseName: server.engine === 'PostgreSQL' ? server.databaseName : undefined },
+        () =>
+          runLoad({
+            title: phase.title,
+            url: server.url,
+            path: '/record/push',
+            headers: { authorization: `Bearer ${ownerToken}`, 'content-type': 'application/json' },
+            body: (n) => textPushBody(phase.channel, `${run}-${phase.key}-${n}`, targets[phase.channel]!),
+            connections,
+            durationSeconds: phase.seconds,
+            check,
+          }),
+      );
+      if (phase.key === 'g') groupUsage = usage;
+      writePaths.set(phase.key, describeWritePath(batchesBetween(before, await writeBatches(server.url)), result.seconds));
       progress(summarise(result));
       results.push(result);
       await sleep(PAUSE_MS);
@@ -95,9 +131,6 @@ async function main(): Promise<number> {
 
     const verdict = errors > 0 ? `INVALID: ${errors} failed requests, the figures measure errors` : latencyRatio <= TARGET_RATIO ? 'PASS' : 'MISS';
     const lines = [
-      '',
-      `chatlog bench: push to a ${GROUP_SIZE}-member group beside a private push, same server, same run`,
-      ...environmentLines(server.engine, server.location),
       `setup:    group of ${GROUP_SIZE} members created through the API${groupNote === undefined ? '' : ' (see WARNING)'} in ${createSeconds.toFixed(2)} s; one sender (the owner);`,
       `          ${connections} connections, ${seconds} s per run after a ${WARMUP_SECONDS} s warm-up of each kind; order private, group, private`,
       ...(groupNote === undefined ? [] : [`WARNING:  ${groupNote}`]),
@@ -110,6 +143,8 @@ async function main(): Promise<number> {
       `group / private, throughput:   ${ratio(group.rps, privateRps)}   (vs private 1: ${ratio(group.rps, private1.rps)}, vs private 2: ${ratio(group.rps, private2.rps)})`,
       `drift, private 2 / private 1:  mean latency ${ratio(private2.mean, private1.mean)}, throughput ${ratio(private2.rps, private1.rps)}`,
       `target: group mean latency <= ${TARGET_RATIO} x private  ->  ${verdict}${errors > 0 ? '' : ` (${latencyRatio.toFixed(2)})`}`,
+      '',
+      ...phases.filter((phase) => writePaths.has(phase.key) && !phase.key.startsWith('w')).map((phase) => `${`${phase.title}:`.padEnd(23)}${writePaths.get(phase.key)}`),
     ];
     lines.push(
       '',
@@ -118,20 +153,33 @@ async function main(): Promise<number> {
       ...bottleneckNotes(results.slice(2)),
     );
     if (errors > 0) lines.push('', 'errors:', ...formatFailures(results));
-    process.stdout.write(`${lines.join('\n')}\n`);
-    return errors > 0 ? 1 : 0;
+    const headline: Headline = {
+      figure: `group push: mean latency, ${GROUP_SIZE.toLocaleString('en-US')}-member group / private`,
+      measured: `${latencyRatio.toFixed(2)} (${group.mean.toFixed(1)} / ${privateMean.toFixed(1)} ms)`,
+      target: `<= ${TARGET_RATIO}`,
+      verdict: verdictOf(errors === 0, latencyRatio <= TARGET_RATIO),
+      bound:
+        errors > 0
+          ? `${errors} failed requests`
+          : `group: ${writePaths.get('g')} (private: ${writePaths.get('p1')?.replace(/^serial write transactions: /, '')})${groupUsage ? `; ${describeBound(groupUsage)}` : ''}`,
+    };
+    return { engine: server.engine, location: server.location, lines, headlines: [headline], errors };
   } finally {
     progress('closing the server and deleting the bench database');
     await server.close();
   }
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+async function main(): Promise<number> {
+  const outcome = await runGroupPush(readGroupPushSettings());
+  const lines = [
+    '',
+    `chatlog bench: push to a ${GROUP_SIZE}-member group beside a private push, same server, same run`,
+    ...environmentLines(outcome.engine, outcome.location),
+    ...outcome.lines,
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+  return outcome.errors > 0 ? 1 : 0;
+}
+
+if (isMain(import.meta.url)) runMain(main);

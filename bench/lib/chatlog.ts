@@ -84,3 +84,31 @@ export function freshPushCheck(): ResponseCheck {
     return undefined;
   };
 }
+
+export interface WriteBatches {
+  /** Write transactions formed by group commit. */
+  batches: number;
+  /** Writes they carried. */
+  works: number;
+}
+
+/** chatlog_write_batches_total and chatlog_write_batch_works_total from the server's GET /metrics. */
+export async function writeBatches(url: string): Promise<WriteBatches> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return { batches: metric('chatlog_write_batches_total'), works: metric('chatlog_write_batch_works_total') };
+}
+
+/** The difference of two readings. */
+export function batchesBetween(before: WriteBatches, after: WriteBatches): WriteBatches {
+  return { batches: after.batches - before.batches, works: after.works - before.works };
+}
+
+/**
+ * The write path over `seconds`: write transactions per second and writes per transaction. An instance runs one
+ * write transaction at a time, so while writes queue the time between two is about a transaction's length.
+ */
+export function describeWritePath(batches: WriteBatches, seconds: number): string {
+  const perSecond = batches.batches / seconds;
+  return `serial write transactions: ${Math.round(perSecond).toLocaleString('en-US')}/s x ${(batches.works / batches.batches).toFixed(1)} writes, one every ${(1000 / perSecond).toFixed(1)} ms`;
+}

@@ -46,6 +46,11 @@ export interface ChildOptions {
   env: Record<string, string | undefined>;
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
   nodeArgs?: string[];
+  /**
+   * The script to run, relative to the repository (default `src/main.ts`). It must serve GET /healthz on PORT and
+   * HOST, and exit 0 on SIGTERM, as chatlog does.
+   */
+  script?: string;
 }
 
 /** The last TAIL_LINES lines of a file (from its last 64 KB), or '' when it is gone. */
@@ -96,9 +101,9 @@ async function healthy(url: string): Promise<boolean> {
 }
 
 /**
- * Starts `src/main.ts` in a new process on a free port of 127.0.0.1 (PORT and HOST are set here, whatever `env`
- * says) and resolves once GET /healthz answers, so that any LOG_LEVEL will do; rejects (and kills it) if it does
- * not come up.
+ * Starts `src/main.ts` (or options.script) in a new process on a free port of 127.0.0.1 (PORT and HOST are set
+ * here, whatever `env` says) and resolves once GET /healthz answers, so that any LOG_LEVEL will do; rejects (and
+ * kills it) if it does not come up.
  */
 export async function spawnChatlog(options: ChildOptions): Promise<ChildChatlog> {
   const port = await freePort();
@@ -110,7 +115,7 @@ export async function spawnChatlog(options: ChildOptions): Promise<ChildChatlog>
   const logFd = openSync(logFile, 'a');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, ['--expose-gc', ...(options.nodeArgs ?? []), '--import', 'tsx', '--import', PROBE, 'src/main.ts'], {
+    child = spawn(process.execPath, ['--expose-gc', ...(options.nodeArgs ?? []), '--import', 'tsx', '--import', PROBE, options.script ?? 'src/main.ts'], {
       cwd: REPO_ROOT,
       env: { ...options.env, HOST: '127.0.0.1', PORT: String(port), CHATLOG_BENCH_LOG_DIR: logDir },
       stdio: ['ignore', logFd, logFd, 'ipc'],

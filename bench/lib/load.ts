@@ -17,11 +17,15 @@ export interface LoadSpec {
   method?: 'GET' | 'POST';
   headers?: Record<string, string>;
   /** The body of request number n (0, 1, 2, ... within this run), so that every request may differ. */
-  body?: (n: number) => string;
+  body?: (n: number) => string | Buffer;
+  /** Headers of request number n on top of `headers` (e.g. each request as another user); called before `body`. */
+  headersFor?: (n: number) => Record<string, string>;
   connections: number;
   durationSeconds: number;
   /** Default: `envelopeCheck`, HTTP 2xx with `result: 0`. */
   check?: ResponseCheck;
+  /** Called about once a second with the seconds elapsed, the responses in that second, and the errors so far. */
+  onSecond?: (elapsed: number, responses: number, errors: number) => void;
 }
 
 export interface LoadResult {
@@ -102,6 +106,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const started = performance.now();
 
   return new Promise((resolve, reject) => {
+    let ticker: NodeJS.Timeout | undefined;
     const instance = autocannon(
       {
         url: spec.url + spec.path,
@@ -111,7 +116,16 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
         headers: spec.headers,
         requests: [
           {
-            ...(spec.body && { setupRequest: (request: autocannon.Request) => ({ ...request, body: spec.body!(n++) }) }),
+            ...((spec.body || spec.headersFor) && {
+              setupRequest: (request: autocannon.Request) => {
+                const i = n++;
+                return {
+                  ...request,
+                  ...(spec.headersFor && { headers: { ...request.headers, ...spec.headersFor(i) } }),
+                  ...(spec.body && { body: spec.body(i) }),
+                };
+              },
+            }),
             onResponse: (status: number, body: string) => {
               const failure = check(status, body);
               if (failure !== undefined) fail(failure);
@@ -120,6 +134,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
         ],
       },
       (err: Error | null, result: autocannon.Result) => {
+        clearInterval(ticker);
         if (err) {
           reject(err);
           return;
@@ -146,6 +161,14 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
         });
       },
     );
+    if (spec.onSecond) {
+      let seen = 0;
+      ticker = setInterval(() => {
+        const errors = [...failures.values()].reduce((a, b) => a + b, 0);
+        spec.onSecond!((performance.now() - started) / 1000, latencies.length - seen, errors);
+        seen = latencies.length;
+      }, 1000);
+    }
     instance.on('response', (_client: autocannon.Client, _status: number, _bytes: number, ms: number) => {
       latencies.push(ms);
     });

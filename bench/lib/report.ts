@@ -2,8 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { LoadResult } from './load.js';
 
 /** An integer setting from the environment (BENCH_DURATION, BENCH_CONNECTIONS, ...); a bad value stops the bench. */
@@ -156,4 +156,47 @@ export function summarise(r: LoadResult): string {
 /** Every kind of error of the runs that had any, so that none goes unseen. */
 export function formatFailures(results: LoadResult[]): string[] {
   return results.flatMap((r) => r.failures.map(([label, count]) => `  ${r.title}: ${count} x ${label}`));
+}
+
+/** True when the module at `moduleUrl` (import.meta.url) is the script node was started with, not an import. */
+export function isMain(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  return script !== undefined && pathToFileURL(resolve(script)).href === moduleUrl;
+}
+
+/** PASS / MISS against a target; INVALID when the run's figures cannot be trusted (failed requests, lost events). */
+export type Verdict = 'PASS' | 'MISS' | 'INVALID' | 'n/a';
+
+/** One row of a final table: a headline figure, its target, and what bounded it when it missed. */
+export interface Headline {
+  figure: string;
+  measured: string;
+  target: string;
+  verdict: Verdict;
+  /** What bounds the figure: shown when the verdict is not PASS. */
+  bound?: string;
+}
+
+export const verdictOf = (valid: boolean, pass: boolean): Verdict => (!valid ? 'INVALID' : pass ? 'PASS' : 'MISS');
+
+/** The final table: figure, measured, target, verdict, and what bounds it where it missed. */
+export function formatHeadlines(rows: Headline[]): string {
+  return formatTable(
+    ['figure', 'measured', 'target', 'verdict', 'what bounds it (where missed)'],
+    rows.map((row) => [row.figure, row.measured, row.target, row.verdict, row.verdict === 'PASS' ? '' : (row.bound ?? '')]),
+    ['left', 'right', 'right', 'left', 'left'],
+  );
+}
+
+/** Runs a benchmark's main and sets the exit status: its return value, or 1 with the error on stderr. */
+export function runMain(main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }

@@ -14,6 +14,7 @@ import { signToken } from '../../src/auth/jwt.js';
 import { loadConfig, type Config, type DatabaseConfig } from '../../src/config.js';
 import { createServer, type ChatlogServer } from '../../src/server.js';
 import { spawnChatlog, type ChildChatlog } from './child.js';
+import { onInterrupt } from './interrupt.js';
 
 export type EngineName = 'SQLite' | 'PostgreSQL';
 
@@ -59,6 +60,11 @@ export interface BenchServerOptions {
   mode?: ServerMode;
   /** child-process: extra node flags of the servers, e.g. ['--cpu-prof', '--cpu-prof-dir=prof']. */
   nodeArgs?: string[];
+  /**
+   * Runs over the fresh database before the first instance starts, e.g. to seed it (the schema is not there yet:
+   * open it with openDatabase, which migrates). The database is dropped at close, or on failure, all the same.
+   */
+  prepare?: (database: DatabaseConfig, engine: EngineName) => Promise<void>;
 }
 
 interface FreshDatabase {
@@ -153,34 +159,25 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
   // Ctrl-C in the middle of a run: the servers may have requests in flight, so do not wait for them long; just
   // make sure no child lingers (SIGKILL after a short grace) and the database goes (PostgreSQL's `with (force)`
   // cuts the connections of the servers in this process).
-  const interrupt = (signal: NodeJS.Signals) => {
+  // (The interrupt handler exits with 130 once this and every other registered cleanup are done.)
+  const removeSignalHandlers = onInterrupt(async (signal) => {
     process.stderr.write(`\n${signal}: stopping the servers and deleting the bench database (${fresh.location})\n`);
     // The server goes on serving until the exit and its driver logs (console.log) every connection the drop
     // cuts: expected, and not worth a screenful.
     const quiet = () => {};
     console.log = console.warn = console.error = quiet;
-    const stopChildren = Promise.all(
+    await Promise.all(
       children.map(async (child) => {
         const exit = await child.stop(INTERRUPT_GRACE_MS);
         if (exit.signal === 'SIGKILL') process.stderr.write(`server pid ${child.pid} did not exit within ${INTERRUPT_GRACE_MS / 1000} s of SIGTERM: killed\n`);
       }),
     );
-    stopChildren
-      .then(() => fresh.drop())
-      .then(
-        () => process.exit(130),
-        (err: unknown) => {
-          process.stderr.write(`could not delete it: ${String(err)}\n`);
-          process.exit(130);
-        },
-      );
-  };
-  const removeSignalHandlers = () => {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
-  };
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
+    try {
+      await fresh.drop();
+    } catch (err) {
+      process.stderr.write(`could not delete it: ${String(err)}\n`);
+    }
+  });
 
   const close = (): Promise<void> => {
     closing ??= (async () => {
@@ -201,6 +198,7 @@ export async function startBenchServer(options: BenchServerOptions = {}): Promis
   };
 
   try {
+    await options.prepare?.(fresh.database, fresh.engine);
     const urls: string[] = [];
     for (let i = 0; i < instances; i++) {
       if (mode === 'in-process') {
