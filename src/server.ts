@@ -101,12 +101,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     records,
     bus,
     logger,
+    onDelivered: () => metrics.eventsDelivered.inc(),
     ws: {
       codec,
       credentials,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       heartbeatMs: options.heartbeatMs,
-      onDelivered: () => metrics.eventsDelivered.inc(),
     },
     comet: {
       codec,

@@ -12,6 +12,8 @@ export interface GatewayOptions {
   records: RecordService;
   bus: EventBus;
   logger: Logger;
+  /** Told of every event delivered on either protocol, for metrics. */
+  onDelivered?: () => void;
   ws: Omit<WsEndpointOptions, 'fanout' | 'logger'>;
   comet: Omit<CometEndpointOptions, 'fanout' | 'logger'>;
 }
@@ -28,7 +30,7 @@ export class RealtimeGateway {
 
   constructor(options: GatewayOptions) {
     this.logger = options.logger;
-    const fanout = new StreamFanout(options.records, options.bus, options.logger);
+    const fanout = new StreamFanout(options.records, options.bus, options.logger, options.onDelivered);
     this.ws = new WsEndpoint({ ...options.ws, fanout, logger: options.logger });
     this.comet = new CometEndpoint({ ...options.comet, fanout, logger: options.logger });
   }

@@ -46,6 +46,8 @@ export class StreamFanout {
     private readonly records: RecordService,
     bus: EventBus,
     private readonly logger: Logger,
+    /** Told of every event delivered, whatever the protocol, for metrics. */
+    private readonly onDelivered: () => void = () => undefined,
   ) {
     bus.subscribe({
       onNotification: (notification) => this.onNotification(notification),
@@ -120,6 +122,7 @@ export class StreamFanout {
       const page = await this.read(subscriber.uid, cursor.position);
       for (const event of page.events) {
         if (!subscriber.deliver(event)) return;
+        this.onDelivered();
         cursor.position = event.id;
         // The stream itself says when the user joined a group, whatever became of the join's notification.
         if (event.kind === 'join' && event.data.uids.includes(subscriber.uid)) this.index(subscriber.uid, event.groupId);

@@ -18,8 +18,6 @@ export interface WsEndpointOptions {
   maxBufferedBytes: number;
   /** The server pings this often and drops a socket that missed a whole period; 30 s by default. */
   heartbeatMs?: number;
-  /** Told of every event frame written, for metrics. */
-  onDelivered?: () => void;
 }
 
 const CLOSE_INTERNAL_ERROR = 1011;
@@ -69,11 +67,7 @@ export class WsEndpoint {
   private open(ws: WebSocket, uid: string, since: number | undefined): void {
     const subscriber: Subscriber = {
       uid,
-      deliver: (event) => {
-        if (!this.send(ws, eventFrame(event, this.options.codec))) return false;
-        this.options.onDelivered?.();
-        return true;
-      },
+      deliver: (event) => this.send(ws, eventFrame(event, this.options.codec)),
       isOpen: () => ws.readyState === WebSocket.OPEN,
       fail: () => ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure: reconnect with since'),
     };

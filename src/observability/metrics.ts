@@ -34,7 +34,7 @@ export class Metrics {
   });
   readonly eventsDelivered = new Counter({
     name: 'chatlog_events_delivered_total',
-    help: 'Event frames written to WebSocket connections',
+    help: 'Stream events written to sockets (/ws and /sub)',
     registers: [this.registry],
   });
 

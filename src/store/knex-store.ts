@@ -48,11 +48,11 @@ interface MembershipRow {
 
 
 /** Private conversations are keyed by their two uids in sorted order; uids never contain a space. */
-export function privateConversation(a: string, b: string): string {
+function privateConversation(a: string, b: string): string {
   return a < b ? `${a} ${b}` : `${b} ${a}`;
 }
 
-export function groupConversation(groupId: number): string {
+function groupConversation(groupId: number): string {
   return `g:${groupId}`;
 }
 
