@@ -29,6 +29,8 @@ export interface Config {
   redisPrefix: string;
   jwt: JwtConfig;
   dtalkSignature: boolean;
+  /** How far ahead of the server's clock a FZM-SIGNATURE token may be dated. */
+  dtalkMaxClockSkewMs: number;
   revokeWindowMs: number;
   /** A comet socket (GET /sub) with no heartbeat for this long is closed. */
   cometHeartbeatTimeoutMs: number;
@@ -164,6 +166,7 @@ export function loadConfig(env: Env): Config {
     redisPrefix,
     jwt,
     dtalkSignature,
+    dtalkMaxClockSkewMs: duration('AUTH_DTALK_MAX_CLOCK_SKEW', '24h'),
     revokeWindowMs: duration('REVOKE_WINDOW', '24h'),
     cometHeartbeatTimeoutMs: duration('COMET_HEARTBEAT_TIMEOUT', '8m'),
     cometResendMs: duration('COMET_RESEND_INTERVAL', '3s'),

@@ -54,6 +54,13 @@ export interface RevokeEventData {
   self: boolean;
 }
 
+/** Private messages `mids` (all sent by the stream's owner to `peer`) reached one of peer's devices. */
+export interface ReceivedEventData {
+  peer: string;
+  mids: number[];
+  time: number;
+}
+
 export interface FocusEventData {
   uid: string;
   currentNum: number;
@@ -105,6 +112,7 @@ export interface RoleEventData {
 /** One entry of a user's stream, at position `id`. */
 export type StreamEvent =
   | { id: number; kind: 'message'; message: StoredMessage }
+  | { id: number; kind: 'received'; data: ReceivedEventData }
   | { id: number; kind: 'revoke'; mid: number; channelType: Channel; data: RevokeEventData }
   | { id: number; kind: 'focus'; mid: number; channelType: Channel; data: FocusEventData }
   | { id: number; kind: 'join' | 'leave'; groupId: number; data: MembershipEventData }

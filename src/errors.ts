@@ -29,18 +29,45 @@ const httpStatusOf: Record<ErrorCode, number> = {
   [ErrorCode.TooLarge]: 413,
 };
 
+/**
+ * dtalk's own codes for the refusals its clients act on (the Android client drops a group it is no longer in,
+ * or a member who left, only on these). dtalk callers get them instead of chatlog's code.
+ */
+export const DtalkCode = {
+  GroupDisbanded: -10002,
+  NotInGroup: -10015,
+  MemberNotInGroup: -10016,
+} as const;
+
+export type DtalkCode = (typeof DtalkCode)[keyof typeof DtalkCode];
+
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
   /** Extra response headers the error implies (Retry-After for -1029). */
   readonly headers: Record<string, string>;
+  /** The code a dtalk client expects for this refusal, where it differs from `code`. */
+  readonly dtalkCode?: DtalkCode;
 
-  constructor(code: ErrorCode, message: string, options: { cause?: unknown; headers?: Record<string, string> } = {}) {
+  constructor(code: ErrorCode, message: string, options: { cause?: unknown; headers?: Record<string, string>; dtalkCode?: DtalkCode } = {}) {
     super(message, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = httpStatusOf[code];
     this.headers = options.headers ?? {};
+    this.dtalkCode = options.dtalkCode;
+  }
+
+  static notInGroup(groupId: number): AppError {
+    return new AppError(ErrorCode.PermissionDenied, `you are not a member of group ${groupId}`, { dtalkCode: DtalkCode.NotInGroup });
+  }
+
+  static groupDisbanded(groupId: number): AppError {
+    return new AppError(ErrorCode.NotFound, `group ${groupId} was disbanded`, { dtalkCode: DtalkCode.GroupDisbanded });
+  }
+
+  static memberNotInGroup(uid: string, groupId: number): AppError {
+    return new AppError(ErrorCode.NotFound, `${uid} is not a member of group ${groupId}`, { dtalkCode: DtalkCode.MemberNotInGroup });
   }
 
   static notFound(message: string): AppError {

@@ -16,6 +16,7 @@ import { MemorySendLimiter, RedisSendLimiter, type SendLimiter } from './ratelim
 import { createCodec } from './proto/codec.js';
 import { GroupService } from './services/group-service.js';
 import { MessageService } from './services/message-service.js';
+import { DeviceService } from './services/device-service.js';
 import { RecordService } from './services/record-service.js';
 import { openDatabase } from './store/database.js';
 import { KnexStore } from './store/knex-store.js';
@@ -35,7 +36,14 @@ export interface ServerOptions {
   heartbeatMs?: number;
   /** Comet socket timings beyond the settings; tests shorten them. */
   cometTimings?: Partial<CometTimings>;
+  /** The clock FZM-SIGNATURE tokens are checked against; tests replaying captured tokens set it back. */
+  signatureClock?: () => number;
 }
+
+/** Stream frames a comet socket may leave unacknowledged before pushing waits for its acknowledgements. */
+const COMET_MAX_UNACKED_FRAMES = 256;
+/** Acknowledgements of a burst are written together this long after its first (device positions, receipts). */
+const ACK_FLUSH_DELAY_MS = 200;
 
 /**
  * The composition root of one instance: everything is built here from the config and handed down, so tests
@@ -75,13 +83,18 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const codec = createCodec();
   const ajv = createAjv();
   const pushInput = new PushInput(ajv, codec);
-  const credentials = createCredentials(createJwtAuthenticator(config.jwt), { dtalkSignature: config.dtalkSignature });
+  const credentials = createCredentials(createJwtAuthenticator(config.jwt), {
+    dtalkSignature: config.dtalkSignature,
+    maxClockSkewMs: config.dtalkMaxClockSkewMs,
+    now: options.signatureClock,
+  });
   const records = new RecordService(store);
   const messages = new MessageService(store, {
     revokeWindowMs: config.revokeWindowMs,
     notify,
     onStored: (message) => metrics.messagesSent.inc({ channel: message.channelType === 1 ? 'group' : 'private' }),
   });
+  const devices = new DeviceService(store, messages, { flushDelayMs: ACK_FLUSH_DELAY_MS, logger });
   const { app, routes } = createApp({
     logger,
     ajv,
@@ -109,12 +122,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       heartbeatMs: options.heartbeatMs,
     },
     comet: {
+      bus,
       codec,
       credentials,
       pushInput,
       messages,
+      devices,
       sendLimiter,
       maxBufferedBytes: config.wsMaxBufferedBytes,
+      maxUnackedFrames: COMET_MAX_UNACKED_FRAMES,
       timings: { authTimeoutMs: 8000, heartbeatTimeoutMs: config.cometHeartbeatTimeoutMs, resendMs: config.cometResendMs, maxResends: 5, ...options.cometTimings },
     },
   });
@@ -137,6 +153,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       const requestsDone = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeIdleConnections();
       await Promise.all([requestsDone, gateway.close()]);
+      await devices.close();
       await Promise.all([bus.close(), sendLimiter?.close()]);
       await store.close();
     },

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as eventLog from './20261126_001_event_log.js';
 import * as groups from './20261126_002_groups.js';
+import * as devices from './20261202_003_devices.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ interface Migration {
 const migrations: Record<string, Migration> = {
   '20261126_001_event_log': eventLog,
   '20261126_002_groups': groups,
+  '20261202_003_devices': devices,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

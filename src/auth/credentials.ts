@@ -9,9 +9,18 @@ export interface Credentials {
   fromToken(token: string): Promise<string>;
 }
 
+export interface CredentialOptions {
+  dtalkSignature: boolean;
+  /** How far ahead of `now` a signature token may be dated. */
+  maxClockSkewMs: number;
+  /** The clock signature tokens are checked against; tests replaying captured tokens set it back. */
+  now?: () => number;
+}
+
 /** JWT bearer tokens always; dtalk FZM-SIGNATURE tokens when `dtalkSignature` is on. */
-export function createCredentials(verifyJwt: Authenticator, options: { dtalkSignature: boolean }): Credentials {
-  const signature = async (token: string) => verifyDtalkSignature(token);
+export function createCredentials(verifyJwt: Authenticator, options: CredentialOptions): Credentials {
+  const now = options.now ?? Date.now;
+  const signature = async (token: string) => verifyDtalkSignature(token, { now: now(), maxSkewMs: options.maxClockSkewMs });
   return {
     async fromHeaders(headers) {
       const authorization = headers.authorization;

@@ -4,8 +4,15 @@ import { sha256 } from '@noble/hashes/sha2.js';
 import { createBase58check } from '@scure/base';
 import { AppError } from '../errors.js';
 
-/** How far a token's timestamp may lie behind (expired) or ahead (refused) of the server's clock. */
-export const SIGNATURE_TOLERANCE_MS = 120_000;
+/** How long a token lives after its own timestamp (API.md §2, as in dtalk). */
+export const SIGNATURE_LIFETIME_MS = 120_000;
+
+/**
+ * How far ahead of the server's clock a token may be dated unless configured otherwise. dtalk had no such
+ * check; one is kept so that a token cannot be minted to live for ever, but wide enough for a phone whose clock
+ * runs fast.
+ */
+export const DEFAULT_SIGNATURE_MAX_SKEW_MS = 24 * 3_600_000;
 
 const base58check = createBase58check(sha256);
 const STANDARD_BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
@@ -17,18 +24,27 @@ export function uidOfPublicKey(publicKey: Uint8Array): string {
   return base58check.encode(new Uint8Array([0, ...ripemd160(sha256(publicKey))]));
 }
 
+export interface SignatureCheckOptions {
+  now?: number;
+  /** Most a token's timestamp may lie ahead of `now`. */
+  maxSkewMs?: number;
+}
+
 /**
- * Verifies a dtalk `FZM-SIGNATURE` token, `<sig>#<ts>*<appId>#<pub>` (API.md §2), and returns its uid.
- * `sig` is base64 of r ‖ s ‖ recid over SHA-256 of the ASCII `<ts>*<appId>`; the key recovered from it must be
- * `pub`. The signature is checked before the time, so an expired token is told apart from a forged one.
+ * Verifies a dtalk `FZM-SIGNATURE` token, `<sig>#<ts>*<appId>#<pub>` (API.md §2), and returns its uid. As in
+ * dtalk, the token splits on `#` into at least three parts (more are ignored) and the middle one on `*` into at
+ * least two; the appId may be empty (the desktop client signs `<ts>*`) and is not checked. `sig` is base64 of
+ * r ‖ s ‖ recid over SHA-256 of the middle part exactly as sent; the key recovered from it must be `pub`. The
+ * signature is checked before the time, so an expired token is told apart from a forged one.
  */
-export function verifyDtalkSignature(token: string, now: number = Date.now()): string {
+export function verifyDtalkSignature(token: string, options: SignatureCheckOptions = {}): string {
+  const { now = Date.now(), maxSkewMs = DEFAULT_SIGNATURE_MAX_SKEW_MS } = options;
   const parts = token.trim().split('#');
-  if (parts.length !== 3) throw invalid('expected <signature>#<timestamp>*<appId>#<public key>');
+  if (parts.length < 3) throw invalid('expected <signature>#<timestamp>*<appId>#<public key>');
   const [signatureText, signed, publicKeyHex] = parts as [string, string, string];
   const star = signed.indexOf('*');
   const timestampText = star < 0 ? '' : signed.slice(0, star);
-  if (!TIMESTAMP.test(timestampText) || signed.slice(star + 1) === '') throw invalid('expected <timestamp>*<appId> between the #s');
+  if (!TIMESTAMP.test(timestampText)) throw invalid('expected <timestamp>*<appId> between the first two #s');
   if (!COMPRESSED_KEY_HEX.test(publicKeyHex)) throw invalid('the public key must be 33 bytes of compressed secp256k1 in hex');
   if (!STANDARD_BASE64.test(signatureText) || signatureText.length % 4 !== 0) throw invalid('the signature must be standard base64');
   const signature = Buffer.from(signatureText, 'base64');
@@ -48,8 +64,8 @@ export function verifyDtalkSignature(token: string, now: number = Date.now()): s
   if (recovered !== publicKeyHex.toLowerCase()) throw invalid('the signature was not made by the public key');
 
   const timestamp = Number(timestampText);
-  if (now > timestamp + SIGNATURE_TOLERANCE_MS) throw AppError.credentialsExpired('the signature token has expired (older than 120 s)');
-  if (timestamp > now + SIGNATURE_TOLERANCE_MS) throw invalid('the token is dated more than 120 s ahead of the server clock');
+  if (now > timestamp + SIGNATURE_LIFETIME_MS) throw AppError.credentialsExpired('the signature token has expired (older than 120 s)');
+  if (timestamp > now + maxSkewMs) throw invalid(`the token is dated more than ${maxSkewMs} ms ahead of the server clock`);
   return uidOfPublicKey(Buffer.from(publicKeyHex, 'hex'));
 }
 

@@ -14,11 +14,29 @@ export interface Notification {
   membership?: { kind: 'join' | 'leave' | 'disband'; uids: string[] };
 }
 
+/**
+ * Something for a user's open connections that is in no stream and is not worth keeping: a device signed in
+ * (dtalk's EndpointLogin). Lost with the connection that would have carried it, by design.
+ */
+export interface LiveSignal {
+  uid: string;
+  /** The connection it is about, which does not get it. */
+  origin: string;
+  endpointLogin: { uuid: string; device: number; deviceName: string; datetime: number };
+}
+
+export interface BusListener {
+  onNotification?(notification: Notification): void;
+  /** Some notifications may have been lost (a subscription came back). */
+  onResync?(): void;
+  onLiveSignal?(signal: LiveSignal): void;
+}
+
 export interface EventBus {
   /** Sends the notification to every instance, this one included. Never throws: a lost notification is survivable. */
   publish(notification: Notification): void;
-  /** Calls `onNotification` for every notification; `onResync` when some may have been lost (a subscription came back). */
-  subscribe(listener: { onNotification(notification: Notification): void; onResync(): void }): void;
+  publishLive(signal: LiveSignal): void;
+  subscribe(listener: BusListener): void;
   /** Resolves when the bus can deliver (Redis answers). */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -26,16 +44,22 @@ export interface EventBus {
 
 /** The embedded default: one instance, so notifications never leave the process and cannot be lost. */
 export class InProcessBus implements EventBus {
-  private readonly listeners: Array<{ onNotification(notification: Notification): void; onResync(): void }> = [];
+  private readonly listeners: BusListener[] = [];
 
   publish(notification: Notification): void {
     // Delivered on a later tick, as from Redis, so a publisher's response never waits for fan-out.
     setImmediate(() => {
-      for (const listener of this.listeners) listener.onNotification(notification);
+      for (const listener of this.listeners) listener.onNotification?.(notification);
     });
   }
 
-  subscribe(listener: { onNotification(notification: Notification): void; onResync(): void }): void {
+  publishLive(signal: LiveSignal): void {
+    setImmediate(() => {
+      for (const listener of this.listeners) listener.onLiveSignal?.(signal);
+    });
+  }
+
+  subscribe(listener: BusListener): void {
     this.listeners.push(listener);
   }
 

@@ -1,8 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { EventBus, Notification } from './event-bus.js';
-
-type Listener = Parameters<EventBus['subscribe']>[0];
+import type { BusListener, EventBus, LiveSignal, Notification } from './event-bus.js';
 
 /**
  * Notifications through Redis pub/sub, so that every instance sharing the database hears of every commit.
@@ -14,7 +12,7 @@ export class RedisBus implements EventBus {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly channel: string;
-  private readonly listeners: Listener[] = [];
+  private readonly listeners: BusListener[] = [];
   private subscribedOnce = false;
   /** Counts subscriptions re-established after a loss (exposed for metrics and tests). */
   reconnects = 0;
@@ -51,7 +49,13 @@ export class RedisBus implements EventBus {
     });
   }
 
-  subscribe(listener: Listener): void {
+  publishLive(signal: LiveSignal): void {
+    this.publisher.publish(this.channel, JSON.stringify({ live: signal })).catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'could not publish a live signal');
+    });
+  }
+
+  subscribe(listener: BusListener): void {
     this.listeners.push(listener);
   }
 
@@ -74,17 +78,20 @@ export class RedisBus implements EventBus {
     }
     this.reconnects++;
     this.logger.info({ reconnects: this.reconnects }, 'redis subscription restored; resyncing sockets from the database');
-    for (const listener of this.listeners) listener.onResync();
+    for (const listener of this.listeners) listener.onResync?.();
   }
 
   private deliver(message: string): void {
-    let notification: Notification;
+    let parsed: Notification | { live: LiveSignal };
     try {
-      notification = JSON.parse(message) as Notification;
+      parsed = JSON.parse(message) as Notification | { live: LiveSignal };
     } catch {
       this.logger.warn('ignored a malformed notification on the redis channel');
       return;
     }
-    for (const listener of this.listeners) listener.onNotification(notification);
+    for (const listener of this.listeners) {
+      if ('live' in parsed) listener.onLiveSignal?.(parsed.live);
+      else listener.onNotification?.(parsed);
+    }
   }
 }

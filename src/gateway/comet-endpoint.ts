@@ -1,13 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Credentials } from '../auth/credentials.js';
-import { AppError } from '../errors.js';
+import type { EventBus, LiveSignal } from '../bus/event-bus.js';
+import { Channel, type StreamEvent } from '../domain.js';
+import { AppError, ErrorCode } from '../errors.js';
 import type { PushInput } from '../http/push-input.js';
-import type { Codec } from '../proto/codec.js';
+import { Device, type Codec, type DeviceLogin } from '../proto/codec.js';
 import type { SendLimiter } from '../ratelimit/send-limiter.js';
+import type { DeviceService } from '../services/device-service.js';
 import type { MessageService } from '../services/message-service.js';
+import { AckWindow } from './comet-ack-window.js';
 import { CometOp, FrameError, decodeSocketFrame, encodeSocketFrame, type SocketFrame } from './comet-socket-frame.js';
 import type { StreamFanout, Subscriber } from './stream-fanout.js';
 import { closeAll } from './upgrade.js';
@@ -17,61 +22,88 @@ export interface CometTimings {
   authTimeoutMs: number;
   /** A socket with no Heartbeat frame for this long is closed. */
   heartbeatTimeoutMs: number;
-  /** An unacknowledged ReceiveMsg frame is sent again this often... */
+  /** An unacknowledged ReceiveMsg frame is sent again this often while the client acknowledges nothing... */
   resendMs: number;
-  /** ...this many times at most; then the socket is closed and the client resumes with sync-record. */
+  /** ...this many times at most; then the socket is closed and the client resumes from its position. */
   maxResends: number;
 }
 
 export interface CometEndpointOptions {
   fanout: StreamFanout;
+  bus: EventBus;
   codec: Codec;
   credentials: Credentials;
   pushInput: PushInput;
   messages: MessageService;
+  devices: DeviceService;
   sendLimiter?: SendLimiter;
   logger: Logger;
   timings: CometTimings;
-  /** Unsent bytes, or unacknowledged frames times 1 KiB, past which a socket is closed with 4008. */
+  /** Unsent bytes past which a socket is closed with 4008, and unacknowledged bytes past which pushing waits. */
   maxBufferedBytes: number;
+  /** Most stream frames waiting for an acknowledgement before pushing waits. */
+  maxUnackedFrames: number;
 }
 
+const CLOSE_NORMAL = 1000;
 const CLOSE_PROTOCOL = 1008;
 const CLOSE_INTERNAL_ERROR = 1011;
 const CLOSE_SLOW_CONSUMER = 4008;
 
-/** A frame sent to the client and not yet acknowledged with ReceiveMsgReply. */
-interface Unacked {
-  frame: Buffer;
-  sentAt: number;
-  resends: number;
+/** The longest device uuid kept; dtalk clients send a UUID (36 characters). */
+const MAX_UUID_LENGTH = 128;
+const MAX_DEVICE_NAME_LENGTH = 128;
+
+/**
+ * A refused send is answered per client, because the two dtalk clients read op 8 differently: the desktop
+ * client fails a message only when the op 8 body does not decode, and shows any decodable body (even an empty
+ * one) as sent; the mobile clients treat any op 8 as success and fail a message only when none comes after
+ * their resends (about 20 s). So mobile devices get no answer; everyone else gets op 8 whose body starts with
+ * 0x0F (a protobuf tag with the invalid wire type 7, which no decoder accepts) followed by the JSON envelope of
+ * the error, for people and clients that want the reason.
+ */
+const REFUSAL_MARK = 0x0f;
+
+/** A socket's device, as its Auth `ext` describes it; sockets without one get live events only. */
+interface CometDevice {
+  uuid: string;
+  login: DeviceLogin;
+  mobile: boolean;
 }
 
 interface CometConnection {
+  /** Unique across instances, so that a live signal about this socket can leave it out. */
+  id: string;
   ws: WebSocket;
   uid?: string;
+  device?: CometDevice;
   subscriber?: Subscriber;
-  /** Per-connection sequence of ReceiveMsg frames. */
-  seq: number;
-  unacked: Map<number, Unacked>;
+  window?: AckWindow;
+  /** Frames are handled one at a time, in order: a send right after Auth waits for it. */
+  queue: Promise<void>;
   lastHeartbeat: number;
   authTimer: NodeJS.Timeout;
 }
 
 /**
- * GET /sub: the dtalk comet socket, so that existing dtalk clients work unchanged. Binary frames (see
- * comet-socket-frame.ts): Auth first, then heartbeats, sends answered with a commonAck, and every stream event
- * pushed as ReceiveMsg until the client acknowledges it. The events are those of the user's stream, read from
- * the database like every other subscriber's, so /sub and /ws sockets of a user receive the same events.
+ * GET /sub: the dtalk comet socket, so that dtalk clients work unchanged. Binary frames (comet-socket-frame.ts):
+ * Auth first, heartbeats, sends answered with a commonAck, and every stream event pushed as ReceiveMsg until the
+ * client acknowledges it. A socket whose Auth names its device (ext.uuid) starts from where that device
+ * acknowledged last, on whatever instance, so a client that never syncs still gets every event; the others get
+ * live events and catch up with sync-record.
  */
 export class CometEndpoint {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private readonly connections = new Set<CometConnection>();
+  private readonly byUid = new Map<string, Set<CometConnection>>();
   private readonly timer: NodeJS.Timeout;
+  private readonly instance = randomUUID();
+  private counter = 0;
 
   constructor(private readonly options: CometEndpointOptions) {
     this.timer = setInterval(() => this.tick(), Math.min(options.timings.resendMs, 1000));
     this.timer.unref();
+    options.bus.subscribe({ onLiveSignal: (signal) => this.onLiveSignal(signal) });
   }
 
   /** Authentication comes in the first frame, as dtalk clients send it; the socket closes if it does not. */
@@ -91,24 +123,39 @@ export class CometEndpoint {
 
   private open(ws: WebSocket): void {
     const connection: CometConnection = {
+      id: `${this.instance}:${++this.counter}`,
       ws,
-      seq: 0,
-      unacked: new Map(),
+      queue: Promise.resolve(),
       lastHeartbeat: Date.now(),
       authTimer: setTimeout(() => ws.close(CLOSE_PROTOCOL, 'no Auth frame in time'), this.options.timings.authTimeoutMs),
     };
     this.connections.add(connection);
     ws.on('error', (err) => this.options.logger.debug({ err: err.message }, 'comet socket error'));
-    ws.on('message', (data, isBinary) => void this.onFrame(connection, data, isBinary));
-    ws.on('close', () => {
-      clearTimeout(connection.authTimer);
-      this.connections.delete(connection);
-      if (connection.subscriber) this.options.fanout.detach(connection.subscriber);
+    ws.on('message', (data, isBinary) => {
+      connection.queue = connection.queue.then(() => this.onFrame(connection, data, isBinary)).catch((err: unknown) => {
+        this.options.logger.error({ err }, 'a comet frame could not be handled');
+        ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure');
+      });
     });
+    ws.on('close', () => this.closed(connection));
+  }
+
+  private closed(connection: CometConnection): void {
+    clearTimeout(connection.authTimer);
+    this.connections.delete(connection);
+    if (connection.uid !== undefined) {
+      const sockets = this.byUid.get(connection.uid);
+      sockets?.delete(connection);
+      if (sockets?.size === 0) this.byUid.delete(connection.uid);
+    }
+    if (connection.subscriber) this.options.fanout.detach(connection.subscriber);
+    // Its next connection may be on another instance: write down how far it got now.
+    if (connection.device) void this.options.devices.flush();
   }
 
   private async onFrame(connection: CometConnection, data: RawData, isBinary: boolean): Promise<void> {
     const { ws } = connection;
+    if (ws.readyState !== WebSocket.OPEN) return;
     let frame: SocketFrame;
     try {
       if (!isBinary) throw new FrameError('frames are binary');
@@ -118,10 +165,8 @@ export class CometEndpoint {
       ws.close(CLOSE_PROTOCOL, (err as Error).message.slice(0, 120));
       return;
     }
-    if (connection.uid === undefined) {
-      if (frame.op !== CometOp.Auth) return ws.close(CLOSE_PROTOCOL, 'the first frame must be Auth (op 1)');
-      return this.authenticate(connection, frame);
-    }
+    if (frame.op === CometOp.Auth) return this.authenticate(connection, frame);
+    if (connection.uid === undefined) return ws.close(CLOSE_PROTOCOL, 'the first frame must be Auth (op 1)');
     switch (frame.op) {
       case CometOp.Heartbeat:
         connection.lastHeartbeat = Date.now();
@@ -129,96 +174,197 @@ export class CometEndpoint {
       case CometOp.SendMsg:
         return this.sendMessage(connection, frame);
       case CometOp.ReceiveMsgReply:
-        connection.unacked.delete(frame.ack);
-        return;
+        return this.acknowledge(connection, frame.ack);
+      case CometOp.Disconnect:
+        // The desktop client says goodbye before it closes: a normal end, not a protocol error.
+        return ws.close(CLOSE_NORMAL, 'disconnect');
       default:
         ws.close(CLOSE_PROTOCOL, `op ${frame.op} is not a client operation`);
     }
   }
 
+  /**
+   * Auth (op 1), answered by an empty op 2. The Android client sends Auth again every 5 s until op 2 arrives, so
+   * a repeat for the same user is answered again; another identity on the same socket is refused.
+   */
   private async authenticate(connection: CometConnection, frame: SocketFrame): Promise<void> {
     const { ws } = connection;
+    const { codec, credentials } = this.options;
     let uid: string;
+    let device: CometDevice | undefined;
     try {
-      uid = await this.options.credentials.fromToken(this.options.codec.decodeAuthMsg(frame.body).token);
+      const auth = codec.decodeAuthMsg(frame.body);
+      uid = await credentials.fromToken(auth.token);
+      device = auth.ext.length > 0 ? deviceOf(codec.decodeDeviceLogin(auth.ext)) : undefined;
     } catch (err) {
+      // dtalk clients retry a closed socket with a fresh token; an op 2 with a body would read as success.
       ws.close(CLOSE_PROTOCOL, err instanceof AppError ? `authentication failed: ${err.message}`.slice(0, 120) : 'authentication failed');
       return;
     }
     if (ws.readyState !== WebSocket.OPEN) return;
+    const reply = () => this.send(connection, { ...frame, op: CometOp.AuthReply, body: new Uint8Array(0) });
+    if (connection.uid !== undefined) {
+      if (uid !== connection.uid || device?.uuid !== connection.device?.uuid) {
+        return ws.close(CLOSE_PROTOCOL, 'a socket serves one identity: Auth again with the first one only');
+      }
+      return reply();
+    }
     clearTimeout(connection.authTimer);
     connection.uid = uid;
+    connection.device = device;
     connection.lastHeartbeat = Date.now();
-    this.send(connection, { ...frame, op: CometOp.AuthReply, body: new Uint8Array(0) });
+    let sockets = this.byUid.get(uid);
+    if (!sockets) this.byUid.set(uid, (sockets = new Set()));
+    sockets.add(connection);
+
+    let since: number | undefined;
+    if (device) {
+      try {
+        since = await this.options.devices.open(uid, { uuid: device.uuid, type: device.login.device, name: device.login.deviceName });
+      } catch (err) {
+        this.options.logger.warn({ err, uid }, 'could not read a device position; closing the comet socket');
+        return ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure: connect again');
+      }
+      if (ws.readyState !== WebSocket.OPEN) return;
+    }
+    reply();
+    connection.window = new AckWindow(
+      { maxFrames: this.options.maxUnackedFrames, maxBytes: this.options.maxBufferedBytes },
+      since ?? 0,
+      Date.now(),
+    );
+    if (device) {
+      const { login } = device;
+      this.options.bus.publishLive({
+        uid,
+        origin: connection.id,
+        endpointLogin: { uuid: device.uuid, device: login.device, deviceName: login.deviceName, datetime: Date.now() },
+      });
+    }
     const subscriber: Subscriber = {
       uid,
-      deliver: (event) => this.push(connection, this.options.codec.encodeStreamEvent(event)),
+      deliver: (event) => this.pushEvent(connection, event),
       isOpen: () => ws.readyState === WebSocket.OPEN,
-      fail: () => ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure: resume with sync-record'),
+      fail: () => ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure: connect again'),
     };
     connection.subscriber = subscriber;
-    // Live from now on: a dtalk client catches up with sync-record, as it always has.
-    void this.options.fanout.attach(subscriber, undefined, () => undefined);
+    void this.options.fanout.attach(subscriber, since, () => undefined);
   }
 
-  /**
-   * SendMsg goes the way of /record/push. The answer is a commonAck with the message's id and datetime (the
-   * first ones, for a repeated msgId); a refused message gets an empty body, as the original gateway sent.
-   */
+  /** SendMsg goes the way of /record/push; op 8 carries the message's id and datetime (the first ones for a repeat). */
   private async sendMessage(connection: CometConnection, frame: SocketFrame): Promise<void> {
     const uid = connection.uid!;
-    let body: Uint8Array = new Uint8Array(0);
+    const reply = (body: Uint8Array) => this.send(connection, { ver: frame.ver, op: CometOp.SendMsgReply, seq: frame.seq, ack: frame.seq, body });
     try {
       const decision = (await this.options.sendLimiter?.take(uid)) ?? { allowed: true };
-      if (decision.allowed) {
-        const receipt = await this.options.messages.push(uid, this.options.pushInput.fromProto(frame.body));
-        body = this.options.codec.encodeCommonAck(receipt.logId, receipt.datetime);
-      }
+      if (!decision.allowed) throw new AppError(ErrorCode.RateLimited, 'too many messages: retry later');
+      const receipt = await this.options.messages.push(uid, this.options.pushInput.fromProto(frame.body));
+      reply(this.options.codec.encodeCommonAck(receipt.logId, receipt.datetime));
     } catch (err) {
       if (!(err instanceof AppError)) this.options.logger.error({ err, uid }, 'a comet send failed');
+      if (connection.device?.mobile) return;
+      const error = err instanceof AppError ? err : new AppError(ErrorCode.ServerError, 'unexpected server error; it has been logged');
+      const envelope = JSON.stringify({ result: error.dtalkCode ?? error.code, message: error.message, data: null });
+      reply(Buffer.concat([Buffer.from([REFUSAL_MARK]), Buffer.from(envelope)]));
     }
-    this.send(connection, { ver: frame.ver, op: CometOp.SendMsgReply, seq: frame.seq, ack: frame.seq, body });
   }
 
-  /** ReceiveMsg: kept until acknowledged; false (and the socket closed) when the client has fallen behind. */
-  private push(connection: CometConnection, body: Uint8Array): boolean {
-    const { ws, unacked } = connection;
-    if (ws.readyState !== WebSocket.OPEN) return false;
-    if (ws.bufferedAmount + unacked.size * 1024 > this.options.maxBufferedBytes) {
-      ws.close(CLOSE_SLOW_CONSUMER, 'slow consumer: resume with sync-record');
+  /** op 10: the client has the frame `ack`. */
+  private acknowledge(connection: CometConnection, seq: number): void {
+    const { window, subscriber } = connection;
+    const acknowledged = window?.ack(seq, Date.now());
+    if (!acknowledged) return;
+    this.recordProgress(connection, acknowledged.position, acknowledged.deliveredMid === undefined ? [] : [acknowledged.deliveredMid]);
+    if (subscriber && window!.hasRoom) this.options.fanout.resume(subscriber);
+  }
+
+  private recordProgress(connection: CometConnection, position: number | undefined, deliveredMids: number[]): void {
+    if (position === undefined && deliveredMids.length === 0) return;
+    // A socket without a device has no position to keep, but its acknowledgements are delivery receipts all the same.
+    const device = connection.device && { uuid: connection.device.uuid, position: connection.window!.position };
+    this.options.devices.acknowledge(connection.uid!, device, deliveredMids);
+  }
+
+  /** ReceiveMsg for a stream event; false (the fan-out waits) when the window is full or the socket is gone. */
+  private pushEvent(connection: CometConnection, event: StreamEvent): boolean {
+    const { ws, window } = connection;
+    if (ws.readyState !== WebSocket.OPEN || !window?.hasRoom) return false;
+    if (ws.bufferedAmount > this.options.maxBufferedBytes) {
+      // Not reading at all: holding more for it would only grow memory. It resumes from its position.
+      ws.close(CLOSE_SLOW_CONSUMER, 'slow consumer: connect again');
       return false;
     }
-    const seq = ++connection.seq;
-    const frame = encodeSocketFrame({ ver: 1, op: CometOp.ReceiveMsg, seq, ack: 0, body });
-    unacked.set(seq, { frame, sentAt: Date.now(), resends: 0 });
-    ws.send(frame);
+    const body = this.options.codec.encodeStreamEvent(event);
+    const deliveredMid =
+      event.kind === 'message' && event.message.channelType === Channel.ToUser && event.message.senderId !== connection.uid ? event.message.mid : undefined;
+    this.push(connection, body, event.id, deliveredMid);
     return true;
+  }
+
+  private push(connection: CometConnection, body: Uint8Array, eventId?: number, deliveredMid?: number): void {
+    const window = connection.window!;
+    const seq = window.nextSeq();
+    const frame = encodeSocketFrame({ ver: 1, op: CometOp.ReceiveMsg, seq, ack: 0, body });
+    const now = Date.now();
+    window.add({ seq, frame, firstSentAt: now, sentAt: now, resends: 0, eventId, deliveredMid, acked: false });
+    connection.ws.send(frame);
+  }
+
+  /** EndpointLogin to the user's other sockets here: dtalk's mobile clients sign out when another phone signs in. */
+  private onLiveSignal(signal: LiveSignal): void {
+    for (const connection of this.byUid.get(signal.uid) ?? []) {
+      if (connection.id === signal.origin || !connection.window || connection.ws.readyState !== WebSocket.OPEN) continue;
+      this.push(connection, this.options.codec.encodeEndpointLogin(signal.endpointLogin));
+    }
   }
 
   private send(connection: CometConnection, frame: SocketFrame): void {
     if (connection.ws.readyState === WebSocket.OPEN) connection.ws.send(encodeSocketFrame(frame));
   }
 
-  /** Resends what is still unacknowledged, and closes sockets that stopped acknowledging or heartbeating. */
+  /**
+   * Resends what waits while the client acknowledges nothing, closes sockets that stopped acknowledging or
+   * heartbeating, and gives up on frames a live client keeps skipping.
+   */
   private tick(): void {
     const now = Date.now();
     const { resendMs, maxResends, heartbeatTimeoutMs } = this.options.timings;
     for (const connection of this.connections) {
-      const { ws } = connection;
+      const { ws, window } = connection;
       if (connection.uid !== undefined && now - connection.lastHeartbeat > heartbeatTimeoutMs) {
         ws.close(CLOSE_PROTOCOL, 'no heartbeat');
         continue;
       }
-      for (const pending of connection.unacked.values()) {
-        if (now - pending.sentAt < resendMs) continue;
-        if (pending.resends >= maxResends) {
-          ws.close(CLOSE_PROTOCOL, 'frames left unacknowledged: resume with sync-record');
+      if (!window || window.waiting === 0) continue;
+      const refused = window.skipRefused((maxResends + 1) * resendMs, now);
+      if (refused.skipped > 0) {
+        this.options.logger.warn({ uid: connection.uid, skipped: refused.skipped }, 'a comet client left frames unacknowledged while acknowledging later ones; moving past them');
+        this.recordProgress(connection, refused.position, []);
+        if (connection.subscriber && window.hasRoom) this.options.fanout.resume(connection.subscriber);
+      }
+      if (now - window.lastProgressAt < resendMs) continue;
+      for (const sent of window.olderThan(resendMs, now)) {
+        if (sent.resends >= maxResends) {
+          ws.close(CLOSE_PROTOCOL, 'frames left unacknowledged: connect again');
           break;
         }
-        pending.resends++;
-        pending.sentAt = now;
-        if (ws.readyState === WebSocket.OPEN) ws.send(pending.frame);
+        sent.resends++;
+        sent.sentAt = now;
+        if (ws.readyState === WebSocket.OPEN) ws.send(sent.frame);
       }
     }
   }
+}
+
+/** The device a dtalk Auth `ext` names; a Login without a uuid names none. */
+function deviceOf(login: DeviceLogin): CometDevice | undefined {
+  if (login.uuid === '') return undefined;
+  if (login.uuid.length > MAX_UUID_LENGTH || /\p{Cc}/u.test(login.uuid)) {
+    throw AppError.invalidParams(`ext.uuid must be 1 to ${MAX_UUID_LENGTH} characters without control characters`);
+  }
+  return {
+    uuid: login.uuid,
+    login: { ...login, deviceName: login.deviceName.slice(0, MAX_DEVICE_NAME_LENGTH) },
+    mobile: login.device === Device.Android || login.device === Device.IOS,
+  };
 }

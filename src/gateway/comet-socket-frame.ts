@@ -7,6 +7,7 @@ export const CometOp = {
   AuthReply: 2,
   Heartbeat: 3,
   HeartbeatReply: 4,
+  Disconnect: 5,
   SendMsg: 7,
   SendMsgReply: 8,
   ReceiveMsg: 9,

@@ -7,6 +7,11 @@ export function eventFrame(event: StreamEvent, codec: Codec): Record<string, unk
   switch (event.kind) {
     case 'message':
       return { type: 'message', id, record: codec.messageRecordJson(event.message) };
+    case 'received': {
+      // API.md §9: the peer's devices have everything of this conversation up to logId; logIds lists them.
+      const { peer, mids } = event.data;
+      return { type: 'delivered', id, targetId: peer, uid: peer, logId: String(Math.max(...mids)), logIds: mids.map(String) };
+    }
     case 'revoke':
       return { type: 'revoke', id, logId: String(event.mid), channelType: event.channelType, operator: event.data.operator, self: event.data.self };
     case 'focus':

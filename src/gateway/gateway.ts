@@ -37,10 +37,13 @@ export class RealtimeGateway {
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.logger.debug({ err: err.message }, 'upgrade socket error'));
-    const url = new URL(req.url ?? '/', 'http://localhost');
     if (this.closing) return refuseUpgrade(socket, 503, -1009, 'the server is shutting down');
-    if (url.pathname === '/ws') return this.ws.handleUpgrade(req, socket, head, url);
-    if (url.pathname === '/sub') return this.comet.handleUpgrade(req, socket, head);
+    const url = URL.parse(req.url ?? '/', 'http://localhost');
+    if (url === null) return refuseUpgrade(socket, 400, -1012, 'the request target is not a valid URL');
+    // Both dtalk clients open /sub/ (dtalk's nginx mapped it to /sub); a trailing slash never matters here.
+    const path = url.pathname.replace(/(.)\/$/, '$1');
+    if (path === '/ws') return this.ws.handleUpgrade(req, socket, head, url);
+    if (path === '/sub') return this.comet.handleUpgrade(req, socket, head);
     refuseUpgrade(socket, 404, -1007, `there is no WebSocket endpoint ${url.pathname}`);
   }
 

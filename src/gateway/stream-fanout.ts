@@ -6,7 +6,10 @@ import type { RecordService, StreamPage } from '../services/record-service.js';
 /** One live connection of one user, whatever its wire protocol (JSON /ws, binary comet /sub). */
 export interface Subscriber {
   readonly uid: string;
-  /** Writes one event; false when the connection is gone or refused more (it has closed itself then). */
+  /**
+   * Writes one event; false when it was not written: the connection is gone (and has closed itself), or it
+   * holds all it may for now and calls `StreamFanout.resume` once it can take more.
+   */
   deliver(event: StreamEvent): boolean;
   isOpen(): boolean;
   /** The stream could not be read: close, so that the client resumes from where it was. */
@@ -25,6 +28,8 @@ interface Cursor {
   pumping: boolean;
   /** Something was committed since the running catch-up last read. */
   dirty: boolean;
+  /** The subscriber refused the next event for now; nothing is read for it until it resumes. */
+  blocked: boolean;
 }
 
 /**
@@ -65,7 +70,7 @@ export class StreamFanout {
   async attach(subscriber: Subscriber, since: number | undefined, onReady: (position: number) => void): Promise<void> {
     // Registered before anything is read, so that no commit from now on goes unnoticed; wakes during the start
     // only mark the cursor dirty, and the start ends by catching up on them.
-    const cursor: Cursor = { subscriber, position: since ?? 0, pumping: true, dirty: false };
+    const cursor: Cursor = { subscriber, position: since ?? 0, pumping: true, dirty: false, blocked: false };
     const uid = subscriber.uid;
     let cursors = this.cursors.get(uid);
     if (!cursors) this.cursors.set(uid, (cursors = new Map()));
@@ -97,9 +102,17 @@ export class StreamFanout {
     this.groupsOfUid.delete(subscriber.uid);
   }
 
+  /** A subscriber that refused an event can take more: it gets what it refused and what came since. */
+  resume(subscriber: Subscriber): void {
+    const cursor = this.cursors.get(subscriber.uid)?.get(subscriber);
+    if (!cursor?.blocked) return;
+    cursor.blocked = false;
+    void this.pump(cursor);
+  }
+
   /** Reads the stream after the position and delivers it, until nothing new is left. One pump per subscriber. */
   private async pump(cursor: Cursor): Promise<void> {
-    if (cursor.pumping) {
+    if (cursor.pumping || cursor.blocked) {
       cursor.dirty = true;
       return;
     }
@@ -108,7 +121,7 @@ export class StreamFanout {
       do {
         cursor.dirty = false;
         await this.catchUp(cursor);
-      } while (cursor.dirty && cursor.subscriber.isOpen());
+      } while (cursor.dirty && !cursor.blocked && cursor.subscriber.isOpen());
     } catch (err) {
       this.fail(cursor, err);
     } finally {
@@ -121,7 +134,10 @@ export class StreamFanout {
     for (;;) {
       const page = await this.read(subscriber.uid, cursor.position);
       for (const event of page.events) {
-        if (!subscriber.deliver(event)) return;
+        if (!subscriber.deliver(event)) {
+          cursor.blocked = true;
+          return;
+        }
         this.onDelivered();
         cursor.position = event.id;
         // The stream itself says when the user joined a group, whatever became of the join's notification.

@@ -12,6 +12,15 @@ const codeOfStatus: Record<number, ErrorCode> = {
 };
 
 /**
+ * Whether a request comes from a dtalk client: it signs with FZM-SIGNATURE or sends dtalk's other FZM-* headers
+ * (FZM-DEVICE, FZM-UUID, FZM-VERSION, ...). dtalk answered every error with HTTP 200, and its Android client never
+ * reads the body of another status: such callers get 200 and the code in `result`.
+ */
+export function isDtalkCaller(headers: Record<string, unknown>): boolean {
+  return Object.keys(headers).some((name) => name.startsWith('fzm-'));
+}
+
+/**
  * Turns every thrown error into the envelope. An error that is not an AppError is a bug: it is logged with the
  * request id and the client gets -1000 without any detail.
  */
@@ -24,9 +33,10 @@ export function errorMiddleware(logger: Logger): Middleware {
       if (error.code === ErrorCode.ServerError || error.code === ErrorCode.StorageUnavailable) {
         logger.error({ err, reqId: ctx.state.requestId, method: ctx.method, path: ctx.path }, 'request failed');
       }
-      ctx.status = error.status;
+      const dtalk = isDtalkCaller(ctx.headers);
+      ctx.status = dtalk ? 200 : error.status;
       ctx.set(error.headers);
-      ctx.body = { result: error.code, message: error.message, data: null } satisfies Envelope<null>;
+      ctx.body = { result: (dtalk && error.dtalkCode) || error.code, message: error.message, data: null } satisfies Envelope<null>;
     }
   };
 }

@@ -1,6 +1,7 @@
 import type { Ajv } from 'ajv';
 import { SENDABLE_MSG_TYPES, type Channel, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage } from '../domain.js';
-import type { Codec } from '../proto/codec.js';
+import { AppError } from '../errors.js';
+import { BASE64_PATTERN, type Codec } from '../proto/codec.js';
 import { channelTypeSchema, uidSchema } from './schemas.js';
 import { compileValidator, type Validator } from './validation.js';
 
@@ -9,7 +10,9 @@ interface PushFields {
   msgId: string;
   targetId: string;
   msgType: number;
-  content: MessageContent;
+  content?: MessageContent;
+  /** The body as the client made it, base64 (JSON pushes of encrypted bodies). */
+  msg?: string;
   source?: MessageSource;
   reference?: MessageReference;
 }
@@ -17,16 +20,18 @@ interface PushFields {
 /** The fields every push carries, whether it came as JSON or as protobuf. */
 export const pushSchema = {
   type: 'object',
-  required: ['channelType', 'msgId', 'targetId', 'msgType', 'content'],
+  required: ['channelType', 'msgId', 'targetId', 'msgType'],
   properties: {
     channelType: channelTypeSchema,
     msgId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^\\P{Cs}*$', errorHint: 'must be 1 to 64 characters of valid Unicode text' },
     targetId: { type: 'string' },
     msgType: { type: 'integer', enum: SENDABLE_MSG_TYPES, errorHint: `must be one of ${SENDABLE_MSG_TYPES.join(', ')}` },
     content: { type: 'object' },
+    msg: { type: 'string', pattern: BASE64_PATTERN, errorHint: 'must be the bytes of the body in standard base64' },
     source: { type: 'object' },
     reference: { type: 'object' },
   },
+  description: 'Exactly one of content (the JSON form, encoded by the server) and msg (the body bytes, stored as they are).',
   if: { properties: { channelType: { const: 1 } } },
   then: {
     properties: {
@@ -57,11 +62,18 @@ export class PushInput {
 
   fromJson(body: unknown): OutgoingMessage {
     const fields = this.validateFields(body);
+    if ((fields.msg === undefined) === (fields.content === undefined)) {
+      throw AppError.invalidParams('a push carries exactly one of content (the JSON form) and msg (the body bytes in base64)');
+    }
+    if (fields.msg !== undefined) return this.outgoing(fields, Buffer.from(fields.msg, 'base64'));
     this.contentValidators.get(fields.msgType)!(fields.content);
-    return this.outgoing(fields, this.codec.encodeContent(fields.msgType, fields.content));
+    return this.outgoing(fields, this.codec.encodeContent(fields.msgType, fields.content!));
   }
 
-  /** `/record/push`: a serialized Proto. */
+  /**
+   * `/record/push`: a serialized Proto. The envelope must decode strictly; the body `msg` is opaque (real
+   * clients encrypt it end to end) and is stored byte for byte.
+   */
   fromProto(bytes: Uint8Array): OutgoingMessage {
     const decoded = this.codec.decodePush(bytes);
     const fields = this.validateFields({
@@ -70,11 +82,10 @@ export class PushInput {
       msgId: decoded.msgId || undefined,
       targetId: decoded.targetId || undefined,
       msgType: decoded.msgType,
-      content: {},
+      msg: '',
       source: decoded.source,
       reference: decoded.reference,
     });
-    this.codec.decodeContent(fields.msgType, decoded.msg); // strict: msg must be the body of its msgType
     return this.outgoing(fields, decoded.msg);
   }
 

@@ -27,15 +27,29 @@ const EventType = { common: 0, commonAck: 1, Signal: 2 } as const;
  * of the decoded body in a SignalRecord.
  */
 const SIGNALS = {
+  received: { signalType: 0, message: 'SignalReceived' },
   revoke: { signalType: 1, message: 'SignalRevoke' },
   focus: { signalType: 13, message: 'SignalFocusMessage' },
   join: { signalType: 10, message: 'SignalSignInGroup' },
   leave: { signalType: 11, message: 'SignalSignOutGroup' },
   disband: { signalType: 12, message: 'SignalDeleteGroup' },
   role: { signalType: 23, message: 'SignalUpdateGroupMemberType' },
+  endpointLogin: { signalType: 14, message: 'SignalEndpointLogin' },
 } as const;
 type SignalKind = keyof typeof SIGNALS;
 const SIGNAL_KINDS = Object.keys(SIGNALS) as SignalKind[];
+
+/** Device types of the comet Auth `ext` (imparse auth.proto). */
+export const Device = { Android: 0, IOS: 1, Windows: 2, Linux: 3, MacOS: 4, Web: 5 } as const;
+
+/** What a dtalk client says of itself in the comet Auth `ext` (imparse `Login`). */
+export interface DeviceLogin {
+  device: number;
+  username: string;
+  connType: number;
+  uuid: string;
+  deviceName: string;
+}
 
 /** msgType → body message. Only these may be sent (API.md §3); the other msgTypes have no body type. */
 const BODY_TYPES: ReadonlyMap<number, string> = new Map([
@@ -66,7 +80,7 @@ const INTEGER_RANGES: Readonly<Record<string, readonly [number, number]>> = {
 };
 
 /** Standard base64 (RFC 4648 §4), padded or not, of a whole number of bytes. */
-const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$';
+export const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$';
 const BASE64 = new RegExp(BASE64_PATTERN);
 
 /** A lone UTF-16 surrogate cannot be written as UTF-8; protobufjs would emit bytes no decoder accepts. */
@@ -114,7 +128,10 @@ export interface MessageRecordJson {
   fromId: string;
   targetId: string;
   msgType: number;
-  content: MessageContent;
+  /** The body in its JSON form, or null when `msg` does not decode as its msgType's message (end-to-end encrypted). */
+  content: MessageContent | null;
+  /** The exact bytes of the body, base64, when `content` is null. */
+  msg?: string;
   createTime: number;
   source?: MessageSource;
   reference?: MessageReference;
@@ -137,12 +154,14 @@ export interface SignalRecord {
   type: number;
   sid: number;
   reliable: boolean;
+  received?: { logs: number[] };
   revoke?: { mid: number; operator: string; self: boolean };
   focus?: { mid: number; uid: string; currentNum: number; time: number };
   join?: { uid: string[]; group: number; time: number };
   leave?: { uid: string[]; group: number; time: number };
   disband?: { group: number; time: number };
   role?: { group: number; uid: string; type: number; time: number };
+  endpointLogin?: { uuid: string; device: number; deviceName: string; datetime: number };
 }
 
 /**
@@ -157,8 +176,13 @@ export interface Codec {
   /** The `body` of a /record/push2 comet frame. */
   decodeCometFrame(bytes: Uint8Array): Uint8Array;
   /** The body of a comet socket Auth frame: the app and the token (a FZM-SIGNATURE token or a JWT). */
-  decodeAuthMsg(bytes: Uint8Array): { appId: string; token: string };
-  encodeAuthMsg(fields: { appId?: string; token?: string }): Uint8Array;
+  decodeAuthMsg(bytes: Uint8Array): { appId: string; token: string; ext: Uint8Array };
+  encodeAuthMsg(fields: { appId?: string; token?: string; ext?: Uint8Array }): Uint8Array;
+  /** The `ext` of an Auth frame. Unknown fields are skipped: a newer client may say more of itself. */
+  decodeDeviceLogin(bytes: Uint8Array): DeviceLogin;
+  encodeDeviceLogin(fields: Partial<DeviceLogin>): Uint8Array;
+  /** `Proto{Signal}` of a signal that is not in any stream (sid 0, reliable false): EndpointLogin. */
+  encodeEndpointLogin(fields: { uuid: string; device: number; deviceName: string; datetime: number }): Uint8Array;
   /** `Proto{eventType: commonAck, body: CommonAck{mid, datetime}}`, the answer to a send on the comet socket. */
   encodeCommonAck(mid: number, datetime: number): Uint8Array;
   /** A decoded commonAck (for clients and tests). */
@@ -167,6 +191,8 @@ export interface Codec {
   decodePush(bytes: Uint8Array): DecodedPush;
   /** The JSON form of a body; refuses unsupported msgTypes and bodies that are not exactly their message. */
   decodeContent(msgType: number, msg: Uint8Array): MessageContent;
+  /** The JSON form of a body, or null when it does not decode strictly (an encrypted body, say). */
+  readContent(msgType: number, msg: Uint8Array): MessageContent | null;
   /** The serialized body of a content that validated against `contentSchema(msgType)`. */
   encodeContent(msgType: number, content: MessageContent): Uint8Array;
   /** The JSON Schema of a body's JSON form, or undefined when msgType may not be sent. */
@@ -205,6 +231,7 @@ export function createCodec(): Codec {
   const signal = typeOf('Signal');
   const cometFrame = typeOf('CometFrame');
   const authMsg = typeOf('AuthMsg');
+  const login = typeOf('Login');
   const commonAck = typeOf('CommonAck');
   const source = typeOf('Source');
   const reference = typeOf('Reference');
@@ -244,14 +271,25 @@ export function createCodec(): Codec {
       }),
     );
 
+  /** A signal of the stream has its position as sid and is reliable; a live one has neither. */
   const encodeSignal = (sid: number, kind: SignalKind, fields: Plain): Uint8Array => {
     const body = encode(signalBodies[kind], fromPlain(signalBodies[kind], fields, kind, 'raw'));
-    return encodeProto(EventType.Signal, encode(signal, { type: SIGNALS[kind].signalType, body, sid, reliable: true }));
+    return encodeProto(EventType.Signal, encode(signal, { type: SIGNALS[kind].signalType, body, sid, reliable: sid !== 0 }));
   };
 
   const decodeContent = (msgType: number, msg: Uint8Array): MessageContent => {
     const type = bodyType(msgType);
     return toPlain(type, decodeStrict(type, msg, 'msg', type.name), 'content', 'base64');
+  };
+
+  const readContent = (msgType: number, msg: Uint8Array): MessageContent | null => {
+    if (!bodies.has(msgType)) return null;
+    try {
+      return decodeContent(msgType, msg);
+    } catch (err) {
+      if (err instanceof AppError) return null;
+      throw err;
+    }
   };
 
   return {
@@ -262,7 +300,32 @@ export function createCodec(): Codec {
 
     decodeAuthMsg(bytes) {
       const fields = withDefaults(authMsg, toPlain(authMsg, decodeStrict(authMsg, bytes, 'body', 'AuthMsg'), '', 'raw'));
-      return { appId: fields.appId as string, token: fields.token as string };
+      return { appId: fields.appId as string, token: fields.token as string, ext: fields.ext as Uint8Array };
+    },
+
+    decodeDeviceLogin(bytes) {
+      let decoded: Plain;
+      try {
+        decoded = login.decode(bytes);
+      } catch {
+        throw AppError.invalidParams('ext is not a valid imparse Login');
+      }
+      const fields = withDefaults(login, toPlain(login, decoded, 'ext', 'raw'));
+      return {
+        device: fields.device as number,
+        username: fields.username as string,
+        connType: fields.connType as number,
+        uuid: fields.uuid as string,
+        deviceName: fields.deviceName as string,
+      };
+    },
+
+    encodeDeviceLogin(fields) {
+      return encode(login, fromPlain(login, fields, '', 'raw'));
+    },
+
+    encodeEndpointLogin(fields) {
+      return encodeSignal(0, 'endpointLogin', fields);
     },
 
     encodeAuthMsg(fields) {
@@ -301,6 +364,7 @@ export function createCodec(): Codec {
     },
 
     decodeContent,
+    readContent,
 
     encodeContent(msgType, content) {
       const type = bodyType(msgType);
@@ -317,6 +381,8 @@ export function createCodec(): Codec {
       switch (event.kind) {
         case 'message':
           return encodeMessageRecord(event.message);
+        case 'received':
+          return encodeSignal(event.id, 'received', { logs: event.data.mids });
         case 'revoke':
           return encodeSignal(event.id, 'revoke', { mid: event.mid, operator: event.data.operator, self: event.data.self });
         case 'focus':
@@ -337,6 +403,8 @@ export function createCodec(): Codec {
     },
 
     messageRecordJson(message) {
+      // A revoked message has no body left; its record (seen only by those who fetched it before) is empty.
+      const content = message.msg === null ? {} : readContent(message.msgType, message.msg);
       const record: MessageRecordJson = {
         logId: String(message.mid),
         msgId: message.msgId,
@@ -344,7 +412,8 @@ export function createCodec(): Codec {
         fromId: message.senderId,
         targetId: message.targetId,
         msgType: message.msgType,
-        content: message.msg === null ? {} : decodeContent(message.msgType, message.msg),
+        content,
+        ...(content === null && { msg: Buffer.from(message.msg!).toString('base64') }),
         createTime: message.createdAt,
       };
       if (message.source !== undefined && Object.keys(message.source).length > 0) record.source = message.source;

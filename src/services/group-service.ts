@@ -170,7 +170,7 @@ function distinct(uids: string[]): string[] {
 
 async function requireMember(tx: WriteTransaction, groupId: number, uid: string): Promise<Membership> {
   const member = await tx.getMembership(groupId, uid);
-  if (!member) throw AppError.notFound(`${uid} is not a member of group ${groupId}`);
+  if (!member) throw AppError.memberNotInGroup(uid, groupId);
   return member;
 }
 

@@ -92,6 +92,30 @@ export class MessageService {
     if (notification) this.notify(notification);
   }
 
+  /**
+   * Private messages reached a device of `receiverId` (its comet client acknowledged them). Each sender whose
+   * messages were delivered for the first time gets one `received` event listing them: the dtalk Signal
+   * Received, the "delivered" tick. Repeats, group messages and one's own messages change nothing.
+   */
+  async markDelivered(receiverId: string, mids: number[]): Promise<void> {
+    if (mids.length === 0) return;
+    const notifications = await this.store.write(async (tx) => {
+      const now = this.now();
+      const bySender = new Map<string, number[]>();
+      for (const { mid, senderId } of await tx.markDelivered(receiverId, mids, now)) {
+        bySender.set(senderId, [...(bySender.get(senderId) ?? []), mid]);
+      }
+      const out: Notification[] = [];
+      for (const [senderId, delivered] of bySender) {
+        const data = { peer: receiverId, mids: delivered.sort((a, b) => a - b), time: now };
+        const id = await tx.appendUserEvent({ kind: 'received', actor: receiverId, data, createdAt: now }, [senderId]);
+        out.push({ id, uids: [senderId] });
+      }
+      return out;
+    });
+    for (const notification of notifications) this.notify(notification);
+  }
+
   /** Returns the number of distinct users who marked the message. */
   async focus(uid: string, channelType: Channel, logId: number): Promise<number> {
     const { currentNum, notification } = await this.store.write(async (tx) => {

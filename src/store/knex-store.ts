@@ -2,7 +2,7 @@ import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
 import type { Channel, Group, GroupMember, MemberType, Membership, OutgoingMessage, StoredMessage, StreamEvent } from '../domain.js';
 import { GroupCommit, type BatchTransaction } from './group-commit.js';
-import type { NewGroupEvent, NewMessageEvent, Store, WriteTransaction } from './store.js';
+import type { DevicePosition, GroupMembership, KnownDevice, NewGroupEvent, NewMessageEvent, NewUserEvent, Store, WriteTransaction } from './store.js';
 
 /** Any constant will do: it names the lock that serialises every write transaction on PostgreSQL. */
 const WRITE_LOCK_KEY = 0x63686174; // "chat"
@@ -79,6 +79,8 @@ function toStreamEvent(row: StreamRow): StreamEvent {
   switch (row.kind) {
     case 'message':
       return { id, kind: 'message', message: toMessage(row) };
+    case 'received':
+      return { id, kind: 'received', data };
     case 'revoke':
     case 'focus':
       return { id, kind: row.kind, mid: Number(row.event_mid), channelType: row.channel_type as Channel, data };
@@ -236,11 +238,32 @@ class KnexWriteTransaction implements WriteTransaction {
     return this.insertEvent(event.kind, event.actor, event.data, event.createdAt, event.mid, event.groupId, recipients);
   }
 
+  async markDelivered(receiverId: string, mids: number[], at: number): Promise<Array<{ mid: number; senderId: string }>> {
+    this.wrote = true;
+    const delivered: Array<{ mid: number; senderId: string }> = [];
+    for (const part of chunks(mids)) {
+      const rows: Array<{ mid: number | string; sender_id: string }> = await this.trx('messages')
+        .whereIn('mid', part)
+        .andWhere({ channel_type: 0, target_id: receiverId })
+        .andWhereNot('sender_id', receiverId)
+        .whereNull('delivered_at')
+        .whereNull('revoked_at')
+        .update({ delivered_at: at })
+        .returning(['mid', 'sender_id']);
+      delivered.push(...rows.map((row) => ({ mid: Number(row.mid), senderId: row.sender_id })));
+    }
+    return delivered;
+  }
+
+  appendUserEvent(event: NewUserEvent, recipients: string[]): Promise<number> {
+    return this.insertEvent(event.kind, event.actor, event.data, event.createdAt, undefined, undefined, recipients);
+  }
+
   appendGroupEvent(event: NewGroupEvent): Promise<number> {
     return this.insertEvent(event.kind, event.actor, event.data, event.createdAt, undefined, event.groupId, []);
   }
 
-  getGroupMembership(groupId: number, uid: string): Promise<{ group: Group; membership?: Membership } | undefined> {
+  getGroupMembership(groupId: number, uid: string): Promise<GroupMembership | undefined> {
     return findGroupMembership(this.trx, groupId, uid);
   }
 
@@ -354,15 +377,14 @@ function inboxRows(id: number, recipients: string[]): object[] {
 }
 
 /** One query for the check every group operation starts with. */
-async function findGroupMembership(db: Knex, groupId: number, uid: string): Promise<{ group: Group; membership?: Membership } | undefined> {
-  const row: (GroupRow & Partial<MembershipRow>) | undefined = await db('groups as g')
+async function findGroupMembership(db: Knex, groupId: number, uid: string): Promise<GroupMembership | undefined> {
+  const row: (GroupRow & Partial<MembershipRow> & { disbanded_id: number | string | null }) | undefined = await db('groups as g')
     .leftJoin('memberships as ms', (on) => on.on('ms.group_id', 'g.id').andOnVal('ms.uid', uid).andOnNull('ms.left_id'))
     .select('g.*', 'ms.group_id', 'ms.uid', 'ms.role', 'ms.joined_id', 'ms.left_id')
     .where('g.id', groupId)
-    .whereNull('g.disbanded_id')
     .first();
   if (!row) return undefined;
-  return { group: toGroup(row), ...(row.uid != null && { membership: toMembership(row as MembershipRow) }) };
+  return { group: toGroup(row), disbanded: row.disbanded_id !== null, ...(row.uid != null && { membership: toMembership(row as MembershipRow) }) };
 }
 
 async function findMembership(db: Knex, groupId: number, uid: string): Promise<Membership | undefined> {
@@ -495,7 +517,7 @@ export class KnexStore implements Store {
     return guarded(query.then((rows: MessageRow[]) => rows.map(toMessage)));
   }
 
-  getGroupMembership(groupId: number, uid: string): Promise<{ group: Group; membership?: Membership } | undefined> {
+  getGroupMembership(groupId: number, uid: string): Promise<GroupMembership | undefined> {
     return guarded(findGroupMembership(this.db, groupId, uid));
   }
 
@@ -513,6 +535,25 @@ export class KnexStore implements Store {
       .whereNull('g.disbanded_id')
       .orderBy('g.id');
     return guarded(query.then((rows: GroupRow[]) => rows.map(toGroup)));
+  }
+
+  openDevice(uid: string, device: KnownDevice, at: number): Promise<number> {
+    const query = this.db('devices')
+      .insert({ uid, uuid: device.uuid, device_type: device.type, device_name: device.name, acked_id: 0, seen_at: at })
+      .onConflict(['uid', 'uuid'])
+      .merge(['device_type', 'device_name', 'seen_at'])
+      .returning('acked_id');
+    return guarded(query.then((rows: Array<{ acked_id: number | string }>) => Number(rows[0]!.acked_id)));
+  }
+
+  saveDevicePositions(positions: DevicePosition[]): Promise<void> {
+    // Never backwards: a late write from a socket that closed must not undo what a newer one acknowledged.
+    const query = this.db.transaction(async (trx) => {
+      for (const { uid, uuid, position } of positions) {
+        await trx('devices').where({ uid, uuid }).andWhere('acked_id', '<', position).update({ acked_id: position });
+      }
+    });
+    return guarded(query);
   }
 
   async ping(): Promise<void> {

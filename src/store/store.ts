@@ -7,11 +7,19 @@ import type {
   Membership,
   MembershipEventData,
   OutgoingMessage,
+  ReceivedEventData,
   RevokeEventData,
   RoleEventData,
   StoredMessage,
   StreamEvent,
 } from '../domain.js';
+
+/** A group (disbanded ones too) and the user's current membership of it, if any. */
+export interface GroupMembership {
+  group: Group;
+  disbanded: boolean;
+  membership?: Membership;
+}
 
 /** What the services need from storage. The knex implementation is the only place with SQL. */
 export interface Store {
@@ -30,11 +38,17 @@ export interface Store {
   privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
   /** A group's messages with fromId <= mid < beforeId (or the newest), newest first; revoked ones left out. */
   groupHistory(groupId: number, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
-  /** A group that exists and was not disbanded, with the user's current membership of it if any. */
-  getGroupMembership(groupId: number, uid: string): Promise<{ group: Group; membership?: Membership } | undefined>;
+  getGroupMembership(groupId: number, uid: string): Promise<GroupMembership | undefined>;
   listMembers(groupId: number): Promise<GroupMember[]>;
   /** The groups the user belongs to now, oldest first. */
   listGroupsOf(uid: string): Promise<Group[]>;
+  /**
+   * Registers a device of the user (or notes it again) and returns the stream position up to which it has
+   * acknowledged every event; 0 for a device seen for the first time.
+   */
+  openDevice(uid: string, device: KnownDevice, at: number): Promise<number>;
+  /** Moves devices' acknowledged positions forward (never back). */
+  saveDevicePositions(positions: DevicePosition[]): Promise<void>;
   /** Resolves when the database answers. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -49,6 +63,22 @@ interface EventOf<K extends string, D> {
 
 /** An event about a message; `groupId` is set for a group message's events. */
 export type NewMessageEvent = (EventOf<'revoke', RevokeEventData> | EventOf<'focus', FocusEventData>) & { mid: number; groupId?: number };
+
+/** A device as its comet Auth describes it. */
+export interface KnownDevice {
+  uuid: string;
+  type: number;
+  name: string;
+}
+
+export interface DevicePosition {
+  uid: string;
+  uuid: string;
+  position: number;
+}
+
+/** An event of one user's stream that concerns no message and no group: a delivery receipt. */
+export type NewUserEvent = EventOf<'received', ReceivedEventData>;
 
 export type NewGroupEvent = (
   | EventOf<'join' | 'leave', MembershipEventData>
@@ -72,10 +102,17 @@ export interface WriteTransaction {
   countFocusMarks(mid: number): Promise<number>;
   /** Appends a message event under a new id: to `recipients` (private) or to the group's timeline. */
   appendMessageEvent(event: NewMessageEvent, recipients: string[]): Promise<number>;
+  /**
+   * Marks private messages sent to `receiverId` as delivered, unless they were already (or were revoked);
+   * returns those it marked.
+   */
+  markDelivered(receiverId: string, mids: number[], at: number): Promise<Array<{ mid: number; senderId: string }>>;
+  /** Appends an event under a new id to the streams of `recipients`; returns the id. */
+  appendUserEvent(event: NewUserEvent, recipients: string[]): Promise<number>;
   /** Appends a group event under a new id to the group's timeline; returns the id. */
   appendGroupEvent(event: NewGroupEvent): Promise<number>;
 
-  getGroupMembership(groupId: number, uid: string): Promise<{ group: Group; membership?: Membership } | undefined>;
+  getGroupMembership(groupId: number, uid: string): Promise<GroupMembership | undefined>;
   /** The user's current membership of the group. */
   getMembership(groupId: number, uid: string): Promise<Membership | undefined>;
   /** Whether any stay of the user in the group covered event `id`. */

@@ -54,11 +54,15 @@ describeOnEngines('the dtalk comet socket at GET /sub', (engine) => {
     assert.deepEqual(codec.decodeCommonAck(again.body), ack);
   });
 
-  it('answers a refused message with op 8 and an empty body, storing nothing', async () => {
+  it('answers a refused message from a socket without a mobile device with op 8: 0x0F and the error envelope, storing nothing', async () => {
     const { identity, comet } = await connected();
     comet.send(CometOp.SendMsg, Buffer.from('not a protobuf at all'), { seq: 7 });
     const reply = await comet.next((frame) => frame.op === CometOp.SendMsgReply && frame.seq === 7);
-    assert.equal(reply.body.length, 0);
+    assert.equal(reply.ack, 7);
+    assert.equal(reply.body[0], 0x0f);
+    const envelope = JSON.parse(Buffer.from(reply.body.subarray(1)).toString()) as { result: number; message: string };
+    assert.equal(envelope.result, -1012);
+    assert.match(envelope.message, /not a valid/);
     assert.deepEqual(await (await chatlog().client(identity.uid)).syncAll(), []);
   });
 

@@ -16,13 +16,16 @@ export interface PushFields {
   targetId?: string;
   msgType?: number;
   content?: Record<string, unknown>;
+  /** The body bytes as the client made them (encrypted, say), base64. */
+  msg?: string;
   source?: Record<string, unknown>;
   reference?: Record<string, unknown>;
 }
 
 /** A client of one chatlog instance acting as one user, speaking HTTP exactly as the contract says. */
 export class TestClient {
-  constructor(readonly baseUrl: string, readonly token: string | undefined) {}
+  /** `headers` go with every request: a dtalk client's FZM-SIGNATURE, say, instead of a bearer token. */
+  constructor(readonly baseUrl: string, readonly token: string | undefined, readonly headers: Record<string, string> = {}) {}
 
   /** The same server, another identity (or none). */
   as(token: string | undefined): TestClient {
@@ -30,7 +33,7 @@ export class TestClient {
   }
 
   async request<T = Record<string, unknown>>(path: string, init: { body?: RequestInit['body']; contentType?: string; method?: string; headers?: Record<string, string> } = {}): Promise<Reply<T>> {
-    const headers: Record<string, string> = { ...init.headers };
+    const headers: Record<string, string> = { ...this.headers, ...init.headers };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     if (init.contentType !== undefined) headers['content-type'] = init.contentType;
     const response = await fetch(this.baseUrl + path, { method: init.method ?? 'POST', headers, body: init.body });

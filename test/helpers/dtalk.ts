@@ -1,10 +1,12 @@
+import { createCipheriv, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import WebSocket from 'ws';
 import { uidOfPublicKey } from '../../src/auth/dtalk-signature.js';
 import { CometOp, decodeSocketFrame, encodeSocketFrame, type SocketFrame } from '../../src/gateway/comet-socket-frame.js';
-import { codec } from './client.js';
+import { codec, encodeText, TestClient } from './client.js';
+import { DtalkDevice, type DeviceKind, type DeviceOptions } from './dtalk-device.js';
 
 /** A dtalk identity: a random secp256k1 key and the uid (address) it stands for. */
 export class DtalkIdentity {
@@ -17,6 +19,16 @@ export class DtalkIdentity {
     const digest = sha256(new TextEncoder().encode(`${ts}*${appId}`));
     const signature = secp256k1.Signature.fromBytes(secp256k1.sign(digest, this.secretKey, { prehash: false, format: 'recovered' }), 'recovered');
     return Buffer.from([...signature.toBytes('compact'), signature.recovery!]);
+  }
+
+  /** An HTTP client signing as this identity, as dtalk clients do. */
+  http(baseUrl: string): TestClient {
+    return new TestClient(baseUrl, undefined, { 'FZM-SIGNATURE': this.token() });
+  }
+
+  /** A comet client of this identity behaving like the real dtalk app of that kind. */
+  device(baseUrl: string, kind: DeviceKind, options: Partial<DeviceOptions> = {}): Promise<DtalkDevice> {
+    return DtalkDevice.connect(baseUrl, { kind, token: () => this.token(), ...options });
   }
 
   /** A FZM-SIGNATURE token; `mangle` edits the signature bytes before they are encoded. */
@@ -43,8 +55,8 @@ export class CometClient {
     this.closed = once(ws, 'close').then(([code, reason]) => ({ code: code as number, reason: String(reason) }));
   }
 
-  static async connect(baseUrl: string): Promise<CometClient> {
-    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/sub`);
+  static async connect(baseUrl: string, path = '/sub'): Promise<CometClient> {
+    const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}${path}`);
     const client = new CometClient(ws);
     await once(ws, 'open');
     return client;
@@ -96,3 +108,16 @@ export class CometClient {
 }
 
 export { CometOp };
+
+/**
+ * A text body sealed as the dtalk clients seal private messages: AES-256-GCM, ciphertext ‖ tag ‖ 12-byte IV. Made
+ * again in the rare case the bytes happen to decode as a TextMsg, so that tests know the server cannot read it.
+ */
+export function sealed(text: string): Buffer {
+  for (;;) {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', randomBytes(32), iv);
+    const bytes = Buffer.concat([cipher.update(encodeText(text)), cipher.final(), cipher.getAuthTag(), iv]);
+    if (codec.readContent(1, bytes) === null) return bytes;
+  }
+}

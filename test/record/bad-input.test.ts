@@ -57,7 +57,9 @@ const badInputs: BadInput[] = [
   { name: 'a protobuf upload without msgId', send: (a, bob) => a.upload('/record/push', codec.encodePush({ targetId: bob, msgType: 1, msg: encodeText('x') })), result: -1012, status: 400, message: /^msgId is required$/ },
   { name: 'a protobuf upload without target', send: (a) => a.upload('/record/push', codec.encodePush({ msgId: 'm', msgType: 1, msg: encodeText('x') })), result: -1012, status: 400, message: /^targetId is required$/ },
   { name: 'a protobuf upload with msgType 0', send: (a, bob) => a.upload('/record/push', codec.encodePush({ msgId: 'm', targetId: bob, msgType: 0, msg: encodeText('x') })), result: -1012, status: 400 },
-  { name: 'a msg that is not its msgType\'s body', send: (a, bob) => a.upload('/record/push', codec.encodePush({ msgId: 'm', targetId: bob, msgType: 1, msg: Buffer.from('\xff\xff\xff garbage', 'latin1') })), result: -1012, status: 400 },
+  { name: 'a JSON push with both content and msg', send: (a, bob) => a.pushJson({ ...text(bob), msg: 'AAEC' }), result: -1012, status: 400, message: /exactly one of content/ },
+  { name: 'a JSON push with neither content nor msg', send: (a, bob) => a.pushJson({ channelType: 0, msgId: 'm', targetId: bob, msgType: 1 }), result: -1012, status: 400, message: /exactly one of content/ },
+  { name: 'a JSON push whose msg is not base64', send: (a, bob) => a.pushJson({ channelType: 0, msgId: 'm', targetId: bob, msgType: 1, msg: 'not base64!' }), result: -1012, status: 400, message: /^msg must be/ },
   { name: 'protobuf garbage', send: (a) => a.upload('/record/push', Buffer.from('this is not a protobuf at all \x00\xff\x07', 'latin1')), result: -1012, status: 400 },
   { name: 'protobuf garbage in a comet frame', send: (a) => a.upload('/record/push2', Buffer.from([0x2a, 0x05, 0xff, 0xff, 0xff, 0xff, 0xff])), result: -1012, status: 400 },
   {

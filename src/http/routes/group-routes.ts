@@ -5,7 +5,7 @@ import type { Group, MemberType } from '../../domain.js';
 import type { GroupService } from '../../services/group-service.js';
 import type { ApiCatalog } from '../api-catalog.js';
 import { idSchema, toId, uidSchema } from '../schemas.js';
-import { jsonRoute } from './json-route.js';
+import { jsonRoute, type JsonRouteDef } from './json-route.js';
 
 export interface GroupRoutesDeps {
   ajv: Ajv;
@@ -43,8 +43,13 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
   const router = new Router();
   const kit = { router, ajv, catalog, auth, json };
   const tag = 'groups';
+  // dtalk's paths are /group/app/<name>; chatlog's first ones, /app/<name>, stay as aliases.
+  const groupRoute = <T>(def: JsonRouteDef<T>) => {
+    jsonRoute(kit, { ...def, path: `/group${def.path}` });
+    jsonRoute(kit, { ...def, summary: `${def.summary} (alias of /group${def.path})` });
+  };
 
-  jsonRoute<{ name?: string; memberIds?: string[] }>(kit, {
+  groupRoute<{ name?: string; memberIds?: string[] }>({
     path: '/app/create-group',
     summary: 'Create a group; the caller becomes its owner',
     tag,
@@ -57,7 +62,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
     },
   });
 
-  jsonRoute<WithId & { newMemberIds: string[] }>(kit, {
+  groupRoute<WithId & { newMemberIds: string[] }>({
     path: '/app/invite-group-members',
     summary: 'Add members (owner, admins); members already in are left as they are',
     tag,
@@ -70,7 +75,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
     },
   });
 
-  jsonRoute<WithId & { memberIds: string[] }>(kit, {
+  groupRoute<WithId & { memberIds: string[] }>({
     path: '/app/group-remove',
     summary: 'Remove members: the owner anyone but themselves, admins normal members',
     tag,
@@ -83,7 +88,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
     },
   });
 
-  jsonRoute<WithId>(kit, {
+  groupRoute<WithId>({
     path: '/app/group-exit',
     summary: 'Leave a group (not the owner)',
     tag,
@@ -96,7 +101,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
     },
   });
 
-  jsonRoute<WithId>(kit, {
+  groupRoute<WithId>({
     path: '/app/group-disband',
     summary: 'Disband a group (owner)',
     tag,
@@ -109,7 +114,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
     },
   });
 
-  jsonRoute<WithId & { memberId: string; memberType: 0 | 1 }>(kit, {
+  groupRoute<WithId & { memberId: string; memberType: 0 | 1 }>({
     path: '/app/member/type',
     summary: 'Make a member an admin (1) or a normal member (0) (owner)',
     tag,
@@ -122,7 +127,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
     },
   });
 
-  jsonRoute<WithId & { memberId: string }>(kit, {
+  groupRoute<WithId & { memberId: string }>({
     path: '/app/change-owner',
     summary: 'Hand the group to another member (owner); the old owner becomes a normal member',
     tag,
@@ -135,7 +140,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
     },
   });
 
-  jsonRoute<WithId>(kit, {
+  groupRoute<WithId>({
     path: '/app/group-info',
     summary: 'A group (members)',
     tag,
@@ -145,7 +150,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
     handle: async (uid, body) => groupInfo(await groups.info(uid, toId(body.id, 'id'))),
   });
 
-  jsonRoute<Record<string, never>>(kit, {
+  groupRoute<Record<string, never>>({
     path: '/app/group-list',
     summary: "The caller's groups",
     tag,
@@ -155,7 +160,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
     handle: async (uid) => ({ groups: (await groups.list(uid)).map(groupInfo) }),
   });
 
-  jsonRoute<WithId>(kit, {
+  groupRoute<WithId>({
     path: '/app/group-member-list',
     summary: 'The members of a group and their types (members)',
     tag,

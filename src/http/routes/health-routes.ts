@@ -22,8 +22,11 @@ export function healthRoutes(deps: { checks: ReadinessCheck[]; metrics: Metrics;
   const get = (path: string, summary: string, response: { data: unknown } | { mediaType: string }) =>
     catalog.add({ method: 'get', path, summary, tag: 'operations', auth: false, response });
 
-  get('/healthz', 'The process runs', { data: { status: 'ok' } });
-  router.get('/healthz', (ctx) => respondOk(ctx, { status: 'ok' }));
+  // dtalk clients probe GET /ping of each chat server for its "online" dot.
+  for (const path of ['/healthz', '/ping']) {
+    get(path, 'The process runs', { data: { status: 'ok' } });
+    router.get(path, (ctx) => respondOk(ctx, { status: 'ok' }));
+  }
 
   get('/readyz', 'The database (and Redis, when configured) answer; else 503 with -1009', { data: { database: 'ok', redis: 'ok' } });
   router.get('/readyz', async (ctx) => {
