@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 
 export interface Frame {
@@ -95,4 +96,25 @@ export async function refusedUpgrade(url: string, headers: Record<string, string
     });
     ws.on('error', () => undefined);
   });
+}
+
+/**
+ * Request targets Node's HTTP parser accepts but that are not a path a URL parser takes as one: every upgrade
+ * listener must answer them without throwing.
+ */
+export const HOSTILE_TARGETS = ['//a:99999/ws', '//[/ws', '//a b/ws', '/ws?since=%', '//a:99999/sub', '*'];
+
+/** Sends an upgrade request with `target` verbatim over TCP; resolves with the HTTP status line of the answer. */
+export async function rawUpgrade(baseUrl: string, target: string): Promise<string> {
+  const { hostname, port } = new URL(baseUrl);
+  const socket = connect(Number(port), hostname);
+  await once(socket, 'connect');
+  socket.write(
+    `GET ${target} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
+  );
+  let answer = '';
+  socket.on('data', (chunk) => (answer += chunk.toString()));
+  await Promise.race([once(socket, 'close'), once(socket, 'end')]);
+  socket.destroy();
+  return answer.split('\r\n')[0] ?? '';
 }

@@ -136,6 +136,14 @@ describe('imparse codec', () => {
       });
     }
 
+    it('numbers a ContactCard as the Android client does: avatar = 3, name = 4', () => {
+      const bytes = codec.encodeContent(13, { type: 1, id: 'uid-1', name: 'Ann', avatar: 'https://a/ann.png' });
+      // Field 3, length-delimited (0x1a), holds the avatar; field 4 (0x22) the name.
+      const avatar = Buffer.from('https://a/ann.png');
+      assert.ok(Buffer.from(bytes).includes(Buffer.concat([Buffer.from([0x1a, avatar.length]), avatar])));
+      assert.ok(Buffer.from(bytes).includes(Buffer.from([0x22, 3, ...Buffer.from('Ann')])));
+    });
+
     it('omits fields at their zero value, even when they were sent explicitly', () => {
       assert.deepEqual(codec.decodeContent(3, codec.encodeContent(3, { mediaUrl: '', height: 0, width: 5 })), { width: 5 });
       const explicit = wire((w) => w.uint32(key(1, 2)).string('').uint32(key(2, 0)).int32(0).uint32(key(3, 0)).int32(9));

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { signToken } from '../../src/auth/jwt.js';
 import { describeOnEngines } from '../helpers/engines.js';
 import { TEST_JWT_SECRET, uniqueUid, useChatlog } from '../helpers/server.js';
-import { SocketClient, refusedUpgrade } from '../helpers/ws-client.js';
+import { HOSTILE_TARGETS, SocketClient, rawUpgrade, refusedUpgrade } from '../helpers/ws-client.js';
 
 describeOnEngines('realtime: bad upgrades and client frames', (engine) => {
   const chatlog = useChatlog(engine, {}, 1, { heartbeatMs: 200 });
@@ -29,6 +29,13 @@ describeOnEngines('realtime: bad upgrades and client frames', (engine) => {
       assert.equal(await refusedUpgrade(url(`/ws?since=${since}`), { authorization: `Bearer ${token}` }), 400);
     }
   });
+
+  for (const target of HOSTILE_TARGETS) {
+    it(`refuses an upgrade to ${target} with an HTTP error and keeps serving`, async () => {
+      assert.match(await rawUpgrade(chatlog().urls[0]!, target), /^HTTP\/1\.1 (400|401|404) /);
+      assert.equal((await fetch(url('/healthz'))).status, 200);
+    });
+  }
 
   it('survives garbage frames without closing that socket or any other', async () => {
     const token = await signToken(TEST_JWT_SECRET, uniqueUid('noisy'));
