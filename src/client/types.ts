@@ -80,13 +80,18 @@ interface PushMessageOf<T extends SendableMsgType> {
   /** A uid for channelType 0, a group id (decimal string) for channelType 1. */
   targetId: string;
   msgType: T;
-  content: ContentByMsgType[T];
   source?: MessageSource;
   reference?: MessageReference;
 }
 
+/**
+ * The body, one of two ways: `content`, its JSON form, which the server encodes; or `msg`, the bytes as the
+ * client made them (an end-to-end encrypted body, say), standard base64, which the server stores as they are.
+ */
+type PushBody<T extends SendableMsgType> = { content: ContentByMsgType[T]; msg?: never } | { msg: string; content?: never };
+
 /** The JSON form of a push (API.md §4.1); `msgType` decides the type of `content`. */
-export type PushMessage = { [T in SendableMsgType]: PushMessageOf<T> }[SendableMsgType];
+export type PushMessage = { [T in SendableMsgType]: PushMessageOf<T> & PushBody<T> }[SendableMsgType];
 
 export interface PushResult { logId: number; datetime: number }
 
@@ -98,7 +103,10 @@ interface MessageRecordOf<T extends SendableMsgType> {
   fromId: string;
   targetId: string;
   msgType: T;
-  content: ContentByMsgType[T];
+  /** The JSON form of the body, or null when the server cannot read it (end-to-end encrypted): see `msg`. */
+  content: ContentByMsgType[T] | null;
+  /** The exact bytes of the body, standard base64, when `content` is null. */
+  msg?: string;
   createTime: number;
   source?: MessageSource;
   reference?: MessageReference;
@@ -171,7 +179,10 @@ export interface GroupFrame {
   memberType?: MemberType;
 }
 
-export type ChatlogEvent = MessageFrame | RevokeFrame | FocusFrame | GroupFrame;
+/** Messages this user sent to `targetId` reached one of that user's devices: `logIds`, up to `logId`. */
+export interface DeliveredFrame { type: 'delivered'; id: number; targetId: string; uid: string; logId: string; logIds: string[] }
+
+export type ChatlogEvent = MessageFrame | DeliveredFrame | RevokeFrame | FocusFrame | GroupFrame;
 
 /** Every frame the server may send, events and control frames alike. */
 export type ServerFrame = ChatlogEvent | { type: 'ready'; id: number } | { type: 'pong' } | { type: 'error'; message: string };

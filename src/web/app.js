@@ -192,6 +192,8 @@ function append(item) {
 /** A line of text for any message type; the demo sends text only, but the stream may hold anything. */
 function describe(record) {
   const c = record.content;
+  // A body the server cannot read (dtalk clients encrypt end to end) comes as content null and msg.
+  if (c === null) return '[encrypted message]';
   switch (record.msgType) {
     case MsgType.Text: return c.content ?? '';
     case MsgType.Audio: return `[audio, ${c.time ?? 0} s]`;

@@ -28,6 +28,14 @@ describeOnEngines('typed client: HTTP', (engine) => {
     return error;
   }
 
+  it('pushes a body as bytes (msg) and reads it back as content null with the same bytes', async () => {
+    const [alice, bob] = [uniqueUid('alice'), uniqueUid('bob')];
+    const sealedBody = Buffer.from([0x0f, 0xde, 0xad, 0xbe, 0xef]).toString('base64');
+    await (await clientOf(alice)).push({ channelType: 0, targetId: bob, msgType: 1, msg: sealedBody });
+    const [record] = (await (await clientOf(bob)).history({ targetId: alice, count: 1 })).records;
+    assert.deepEqual([record!.content, record!.msg], [null, sealedBody]);
+  });
+
   it('pushes JSON, generating a msgId when absent and honouring a given one idempotently', async () => {
     const [alice, bob] = [uniqueUid('alice'), uniqueUid('bob')];
     const a = await clientOf(alice);
@@ -40,7 +48,7 @@ describeOnEngines('typed client: HTTP', (engine) => {
 
     const { records } = await (await clientOf(bob)).history({ targetId: alice, count: 10 });
     assert.deepEqual(
-      records.map((record) => (record.msgType === 1 ? record.content.content : undefined)),
+      records.map((record) => (record.msgType === 1 ? record.content?.content : undefined)),
       ['three', 'two', 'one'],
     );
     assert.equal(records[0]!.msgId, 'fixed-1');

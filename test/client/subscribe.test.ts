@@ -98,7 +98,7 @@ describeOnEngines('typed client: subscribe', (engine: Engine) => {
     assert.deepEqual(s.events.map((event) => event.type), ['message', 'message', 'revoke', 'focus', 'group']);
     const [m, , revoke, focus, join] = s.events as [ChatlogEvent, ChatlogEvent, ChatlogEvent, ChatlogEvent, ChatlogEvent];
     assert.ok(m.type === 'message' && m.record.msgType === 1);
-    assert.equal(m.record.content.content, 'hello bob');
+    assert.equal(m.record.content?.content, 'hello bob');
     assert.deepEqual(revoke, { type: 'revoke', id: revoke.id, logId: String(first), channelType: 0, operator: alice, self: true });
     assert.ok(focus.type === 'focus' && focus.logId === String(second) && focus.uid === bob && focus.currentNum === 1);
     assert.ok(join.type === 'group' && join.event === 'join' && join.groupId === group.id);
