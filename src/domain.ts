@@ -71,17 +71,45 @@ export interface FocusEventData {
 export const MemberType = { Normal: 0, Admin: 1, Owner: 2 } as const;
 export type MemberType = (typeof MemberType)[keyof typeof MemberType];
 
-export interface Group {
-  id: number;
+/** Who may add members (API.md §5): anyone, only the owner and admins, or anyone with approval. */
+export const JoinType = { Anyone: 0, AdminsOnly: 1, Approval: 2 } as const;
+export type JoinType = (typeof JoinType)[keyof typeof JoinType];
+
+/** Who may post: everyone, or only the owner and admins. */
+export const MuteType = { Everyone: 0, AdminsOnly: 1 } as const;
+export type MuteType = (typeof MuteType)[keyof typeof MuteType];
+
+/** Whether members may add each other as friends (kept and announced; chatlog has no friend list). */
+export const FriendType = { Allowed: 0, Denied: 1 } as const;
+export type FriendType = (typeof FriendType)[keyof typeof FriendType];
+
+/** A mute deadline beyond any real time: muted for ever (dtalk writes it as 9223372036854775807). */
+export const MUTED_FOREVER = Number.MAX_SAFE_INTEGER;
+
+/** What a group's owner and admins may change, and what creating it may set. */
+export interface GroupSettings {
+  /** The name members see; dtalk clients encrypt it with the group key. */
   name: string;
+  /** The name anyone sees, in clear. */
+  publicName: string;
+  avatar: string;
+  introduce: string;
+  joinType: JoinType;
+  muteType: MuteType;
+  friendType: FriendType;
+}
+
+export interface Group extends GroupSettings {
+  id: number;
+  /** The short number people pass around to find the group (8 digits), as dtalk made it. */
+  markId: string;
   ownerId: string;
   memberNum: number;
   createdAt: number;
-}
-
-export interface GroupMember {
-  memberId: string;
-  memberType: MemberType;
+  /** 0 normal, 1 enterprise, 2 department; chatlog makes normal groups. */
+  groupType: number;
+  /** The symmetric key members' clients encrypt group messages with: 32 hex digits. Members only. */
+  key: string;
 }
 
 /** A stay of a user in a group: they see the group's events with joinedId <= id <= leftId. */
@@ -89,6 +117,10 @@ export interface Membership {
   groupId: number;
   uid: string;
   memberType: MemberType;
+  /** The member's name in this group ("" for none). */
+  memberName: string;
+  /** Muted until this time (ms), MUTED_FOREVER, or 0 for not muted. */
+  mutedUntil: number;
   joinedId: number;
   leftId: number | null;
 }
@@ -109,6 +141,20 @@ export interface RoleEventData {
   time: number;
 }
 
+/** Members muted until `mutedUntil` (0: the mute lifted). */
+export interface MuteTimeEventData {
+  uids: string[];
+  mutedUntil: number;
+  time: number;
+}
+
+/** One of the group's settings changed; its dtalk signal depends on which. */
+export type SettingEventData = { time: number } & (
+  | { field: 'name'; value: string }
+  | { field: 'avatar'; value: string }
+  | { field: 'joinType' | 'muteType' | 'friendType'; value: number }
+);
+
 /** One entry of a user's stream, at position `id`. */
 export type StreamEvent =
   | { id: number; kind: 'message'; message: StoredMessage }
@@ -117,7 +163,12 @@ export type StreamEvent =
   | { id: number; kind: 'focus'; mid: number; channelType: Channel; data: FocusEventData }
   | { id: number; kind: 'join' | 'leave'; groupId: number; data: MembershipEventData }
   | { id: number; kind: 'disband'; groupId: number; data: DisbandEventData }
-  | { id: number; kind: 'role'; groupId: number; data: RoleEventData };
+  | { id: number; kind: 'role'; groupId: number; data: RoleEventData }
+  | { id: number; kind: 'muteTime'; groupId: number; data: MuteTimeEventData }
+  | { id: number; kind: 'setting'; groupId: number; data: SettingEventData };
+
+/** msgType of the group notices the server writes (API.md §3 Notice); clients may not send it. */
+export const NOTICE_MSG_TYPE = 7;
 
 /** The message types a client may send (API.md §3); the others are the server's own or not carried. */
 export const SENDABLE_MSG_TYPES = [1, 2, 3, 4, 5, 6, 8, 10, 12, 13] as const;

@@ -103,7 +103,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     pushInput,
     messages,
     records,
-    groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, notify }),
+    groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, notify, encodeNotice: codec.encodeNotice }),
     metrics,
     sendLimiter,
     jwt: config.jwt,

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as eventLog from './20261126_001_event_log.js';
 import * as groups from './20261126_002_groups.js';
 import * as devices from './20261202_003_devices.js';
+import * as groupSettings from './20261202_004_group_settings.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '20261126_001_event_log': eventLog,
   '20261126_002_groups': groups,
   '20261202_003_devices': devices,
+  '20261202_004_group_settings': groupSettings,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -11,12 +11,14 @@ import { joinUrl, postEnvelope, resolveToken, type FetchLike, type TokenSource }
 import type {
   ChannelType,
   CreateGroupRequest,
-  CreatedGroup,
+  GroupDetails,
   FocusResult,
   GroupHistoryRequest,
   GroupInfo,
+  GroupMember,
   GroupList,
   GroupMembers,
+  GroupSettingChange,
   HistoryPage,
   HistoryRequest,
   Id,
@@ -113,48 +115,83 @@ export class ChatlogClient {
     return this.call<FocusResult>('/app/record/focus', { type, logId });
   }
 
-  // Groups (API.md §5).
+  // Groups (API.md §5), at dtalk's paths.
 
-  createGroup(request: CreateGroupRequest = {}): Promise<CreatedGroup> {
-    return this.call<CreatedGroup>('/app/create-group', request);
+  createGroup(request: CreateGroupRequest = {}): Promise<GroupDetails> {
+    return this.call<GroupDetails>('/group/app/create-group', request);
   }
 
   inviteMembers(id: Id, newMemberIds: string[]): Promise<InviteResult> {
-    return this.call<InviteResult>('/app/invite-group-members', { id, newMemberIds });
+    return this.call<InviteResult>('/group/app/invite-group-members', { id, newMemberIds });
+  }
+
+  /** Joins on a member's invitation (a shared group card, say). */
+  async joinGroup(id: Id, inviterId: string): Promise<void> {
+    await this.call('/group/app/join-group', { id, inviterId });
   }
 
   removeMembers(id: Id, memberIds: string[]): Promise<RemoveResult> {
-    return this.call<RemoveResult>('/app/group-remove', { id, memberIds });
+    return this.call<RemoveResult>('/group/app/group-remove', { id, memberIds });
   }
 
   async exitGroup(id: Id): Promise<void> {
-    await this.call('/app/group-exit', { id });
+    await this.call('/group/app/group-exit', { id });
   }
 
   async disbandGroup(id: Id): Promise<void> {
-    await this.call('/app/group-disband', { id });
+    await this.call('/group/app/group-disband', { id });
   }
 
   /** 0 normal, 1 admin; ownership moves only with changeOwner. */
   async setMemberType(id: Id, memberId: string, memberType: 0 | 1): Promise<void> {
-    await this.call('/app/member/type', { id, memberId, memberType });
+    await this.call('/group/app/member/type', { id, memberId, memberType });
   }
 
   async changeOwner(id: Id, memberId: string): Promise<void> {
-    await this.call('/app/change-owner', { id, memberId });
+    await this.call('/group/app/change-owner', { id, memberId });
   }
 
-  groupInfo(id: Id): Promise<GroupInfo> {
-    return this.call<GroupInfo>('/app/group-info', { id });
+  /** Mutes normal members for `muteTime` ms (at most 24 h), or lifts their mute (0). */
+  async muteMembers(id: Id, memberIds: string[], muteTime: number): Promise<GroupMember[]> {
+    return (await this.call<{ members: GroupMember[] }>('/group/app/member/muteTime', { id, memberIds, muteTime })).members;
+  }
+
+  /** The caller's own name in the group. */
+  async setMemberName(id: Id, memberName: string): Promise<void> {
+    await this.call('/group/app/member/name', { id, memberName });
+  }
+
+  /** Owner and admins: one setting at a time (name with publicName, avatar, joinType, friendType or muteType). */
+  async updateGroup(id: Id, setting: GroupSettingChange): Promise<void> {
+    const [path] = Object.keys(setting).filter((key) => key !== 'publicName');
+    await this.call(`/group/app/${path ?? 'name'}`, { id, ...setting });
+  }
+
+  groupInfo(id: Id): Promise<GroupDetails> {
+    return this.call<GroupDetails>('/group/app/group-info', { id });
+  }
+
+  /** What anyone may see of a group (no key). */
+  groupPublicInfo(id: Id): Promise<GroupInfo> {
+    return this.call<GroupInfo>('/group/app/group-pub-info', { id });
   }
 
   /** The caller's groups. */
   async groupList(): Promise<GroupInfo[]> {
-    return (await this.call<GroupList>('/app/group-list')).groups;
+    return (await this.call<GroupList>('/group/app/group-list')).groups;
   }
 
   groupMembers(id: Id): Promise<GroupMembers> {
-    return this.call<GroupMembers>('/app/group-member-list', { id });
+    return this.call<GroupMembers>('/group/app/group-member-list', { id });
+  }
+
+  groupMember(id: Id, memberId: string): Promise<GroupMember> {
+    return this.call<GroupMember>('/group/app/group-member-info', { id, memberId });
+  }
+
+  /** The members muted now. */
+  async mutedMembers(id: Id): Promise<GroupMember[]> {
+    return (await this.call<{ members: GroupMember[] }>('/group/app/mute-list', { id })).members;
   }
 
   // Realtime (API.md §6).

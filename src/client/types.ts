@@ -154,15 +154,59 @@ export interface FocusResult { currentNum: number }
 
 // Groups (API.md §5).
 
-export interface GroupMember { memberId: string; memberType: MemberType }
+/**
+ * A member (API.md §5). `memberMuteTime`: muted until then (ms); 0 not muted; for ever is dtalk's
+ * 9223372036854775807, which JSON.parse reads as 2^63 (compare with MUTED_FOREVER).
+ */
+export interface GroupMember { memberId: string; memberName: string; memberType: MemberType; memberMuteTime: number }
 
-export interface CreateGroupRequest { name?: string; memberIds?: string[] }
-export interface CreatedGroup { id: number; idStr: string; name: string; memberNum: number; members: GroupMember[] }
+/** What `memberMuteTime` of a member muted for ever reads as after JSON.parse. */
+export const MUTED_FOREVER = 2 ** 63;
+
+export interface CreateGroupRequest { name?: string; avatar?: string; introduce?: string; memberIds?: string[] }
+
+/** A group (API.md §5). `key` and `person` only for members. */
+export interface GroupInfo {
+  id: number;
+  idStr: string;
+  /** The short number people share. */
+  markId: string;
+  /** The name members see (dtalk clients encrypt it with `key`); `publicName` is what anyone sees. */
+  name: string;
+  publicName: string;
+  avatar: string;
+  introduce: string;
+  owner: GroupMember;
+  /** The caller, when a member. */
+  person?: GroupMember;
+  memberNum: number;
+  maximum: number;
+  /** 0 normal, 1 blocked, 2 disbanded. */
+  status: number;
+  createTime: number;
+  /** 0 anyone may invite, 1 owner and admins, 2 owner and admins (others would need approval). */
+  joinType: 0 | 1 | 2;
+  /** 0 everyone posts, 1 owner and admins only. */
+  muteType: 0 | 1;
+  friendType: 0 | 1;
+  muteNum: number;
+  adminNum: number;
+  /** The symmetric key members encrypt group messages with (32 hex digits); members only. */
+  key?: string;
+  groupType: number;
+}
+
+export interface GroupDetails extends GroupInfo { members: GroupMember[] }
 export interface InviteResult { id: number; idStr: string; memberNum: number }
 export interface RemoveResult { memberNum: number; memberIds: string[] }
-export interface GroupInfo { id: number; idStr: string; name: string; owner: string; memberNum: number; createTime: number }
 export interface GroupList { groups: GroupInfo[] }
 export interface GroupMembers { id: number; idStr: string; members: GroupMember[] }
+export type GroupSettingChange =
+  | { name?: string; publicName?: string }
+  | { avatar: string }
+  | { joinType: 0 | 1 | 2 }
+  | { friendType: 0 | 1 }
+  | { muteType: 0 | 1 };
 
 // Realtime frames (API.md §6). Every event frame carries `id`, its position in the user's stream.
 
@@ -172,11 +216,20 @@ export interface FocusFrame { type: 'focus'; id: number; logId: string; channelT
 export interface GroupFrame {
   type: 'group';
   id: number;
-  event: 'join' | 'leave' | 'disband' | 'role';
+  event: 'join' | 'leave' | 'disband' | 'role' | 'muteTime' | 'name' | 'avatar' | 'joinType' | 'friendType' | 'muteType';
   groupId: number;
+  /** Those concerned: who joined, left, changed type or were muted; none for the group's own settings. */
   uids: string[];
   /** Set for `role`. */
   memberType?: MemberType;
+  /** Set for `muteTime`, as GroupMember.memberMuteTime. */
+  memberMuteTime?: number;
+  /** The new value, under the name of the setting that changed: `name`, `avatar`, `joinType`, ... */
+  name?: string;
+  avatar?: string;
+  joinType?: number;
+  friendType?: number;
+  muteType?: number;
 }
 
 /** Messages this user sent to `targetId` reached one of that user's devices: `logIds`, up to `logId`. */

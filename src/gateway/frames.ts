@@ -1,5 +1,5 @@
 import type { StreamEvent } from '../domain.js';
-import type { Codec } from '../proto/codec.js';
+import { wireMuteTime, type Codec } from '../proto/codec.js';
 
 /** The JSON frame of a stream event (API.md §6); every one carries its stream position `id`. */
 export function eventFrame(event: StreamEvent, codec: Codec): Record<string, unknown> {
@@ -23,5 +23,9 @@ export function eventFrame(event: StreamEvent, codec: Codec): Record<string, unk
       return { type: 'group', id, event: 'disband', groupId: event.groupId, uids: [] };
     case 'role':
       return { type: 'group', id, event: 'role', groupId: event.groupId, uids: [event.data.uid], memberType: event.data.memberType };
+    case 'muteTime':
+      return { type: 'group', id, event: 'muteTime', groupId: event.groupId, uids: event.data.uids, memberMuteTime: wireMuteTime(event.data.mutedUntil) };
+    case 'setting':
+      return { type: 'group', id, event: event.data.field, groupId: event.groupId, uids: [], [event.data.field]: event.data.value };
   }
 }

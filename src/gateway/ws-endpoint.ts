@@ -5,6 +5,7 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Credentials } from '../auth/credentials.js';
 import { AppError } from '../errors.js';
 import type { Codec } from '../proto/codec.js';
+import { stringify } from '../json.js';
 import { eventFrame } from './frames.js';
 import type { StreamFanout, Subscriber } from './stream-fanout.js';
 import { closeAll, refuseUpgrade } from './upgrade.js';
@@ -87,7 +88,7 @@ export class WsEndpoint {
       ws.close(CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect with since');
       return false;
     }
-    ws.send(JSON.stringify(frame));
+    ws.send(stringify(frame));
     return true;
   }
 

@@ -1,3 +1,4 @@
+import { stringify } from '../json.js';
 import type { Context } from 'koa';
 
 /** The response envelope of API.md §1. */
@@ -9,5 +10,8 @@ export interface Envelope<T> {
 
 export function respondOk<T extends object>(ctx: Context, data: T): void {
   ctx.status = 200;
-  ctx.body = { result: 0, message: 'OK', data } satisfies Envelope<T>;
+  // Written here rather than by Koa, so that bigints (dtalk's "for ever") come out exact; the logs read it here.
+  ctx.state.result = 0;
+  ctx.type = 'application/json';
+  ctx.body = stringify({ result: 0, message: 'OK', data } satisfies Envelope<T>);
 }

@@ -27,7 +27,7 @@ export function observeMiddleware(logger: Logger, metrics: Metrics): Middleware 
     } finally {
       const seconds = (performance.now() - started) / 1000;
       const route = (ctx as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
-      const result = String((ctx.body as { result?: unknown } | undefined)?.result ?? ctx.status);
+      const result = String(ctx.state.result ?? (ctx.body as { result?: unknown } | undefined)?.result ?? ctx.status);
       const labels = { method: ctx.method, route, result };
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, seconds);

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { Field, Type } from 'protobufjs';
 import { AppError } from '../errors.js';
-import type { MessageContent, MessageReference, MessageSource, OutgoingMessage, StoredMessage, StreamEvent } from '../domain.js';
+import { MUTED_FOREVER, NOTICE_MSG_TYPE, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage, type StoredMessage, type StreamEvent } from '../domain.js';
 
 const PROTO_FILE = fileURLToPath(new URL('./imparse.proto', import.meta.url));
 const PACKAGE = 'imparse.proto';
@@ -34,8 +34,38 @@ const SIGNALS = {
   leave: { signalType: 11, message: 'SignalSignOutGroup' },
   disband: { signalType: 12, message: 'SignalDeleteGroup' },
   role: { signalType: 23, message: 'SignalUpdateGroupMemberType' },
+  muteTime: { signalType: 24, message: 'SignalUpdateGroupMemberMuteTime' },
+  joinType: { signalType: 20, message: 'SignalUpdateGroupJoinType' },
+  friendType: { signalType: 21, message: 'SignalUpdateGroupFriendType' },
+  muteType: { signalType: 22, message: 'SignalUpdateGroupMuteType' },
+  name: { signalType: 25, message: 'SignalUpdateGroupName' },
+  avatar: { signalType: 26, message: 'SignalUpdateGroupAvatar' },
   endpointLogin: { signalType: 14, message: 'SignalEndpointLogin' },
 } as const;
+
+/** dtalk's "for ever" on the wire: the largest int64. */
+export const WIRE_MUTED_FOREVER = 9223372036854775807n;
+
+/** A mute deadline as dtalk writes it: MUTED_FOREVER becomes the largest int64, which no JSON number holds. */
+export const wireMuteTime = (mutedUntil: number): number | bigint => (mutedUntil === MUTED_FOREVER ? WIRE_MUTED_FOREVER : mutedUntil);
+
+/**
+ * The group notices (msgType 7) the server writes, by NoticeMsgType: their body message. They are what the
+ * desktop client shows of a group change (it ignores the signals).
+ */
+const NOTICES = {
+  name: { type: 0, message: 'NoticeMsgUpdateGroupName' },
+  signIn: { type: 1, message: 'NoticeMsgSignInGroup' },
+  signOut: { type: 2, message: 'NoticeMsgSignOutGroup' },
+  kickOut: { type: 3, message: 'NoticeMsgKickOutGroup' },
+  delete: { type: 4, message: 'NoticeMsgDeleteGroup' },
+  muteType: { type: 5, message: 'NoticeMsgUpdateGroupMuted' },
+  memberMuted: { type: 6, message: 'NoticeMsgUpdateGroupMemberMutedTime' },
+  owner: { type: 7, message: 'NoticeMsgUpdateGroupOwner' },
+} as const;
+export type NoticeKind = keyof typeof NOTICES;
+const NOTICE_KINDS = Object.keys(NOTICES) as NoticeKind[];
+
 type SignalKind = keyof typeof SIGNALS;
 const SIGNAL_KINDS = Object.keys(SIGNALS) as SignalKind[];
 
@@ -51,7 +81,7 @@ export interface DeviceLogin {
   deviceName: string;
 }
 
-/** msgType → body message. Only these may be sent (API.md §3); the other msgTypes have no body type. */
+/** msgType → body message. These may be sent (API.md §3), but 7, the server's own notices; the others have none. */
 const BODY_TYPES: ReadonlyMap<number, string> = new Map([
   [1, 'TextMsg'],
   [2, 'AudioMsg'],
@@ -59,6 +89,7 @@ const BODY_TYPES: ReadonlyMap<number, string> = new Map([
   [4, 'VideoMsg'],
   [5, 'FileMsg'],
   [6, 'CardMsg'],
+  [NOTICE_MSG_TYPE, 'NoticeMsg'],
   [8, 'ForwardMsg'],
   [10, 'TransferMsg'],
   [12, 'RedPacketMsg'],
@@ -161,6 +192,13 @@ export interface SignalRecord {
   leave?: { uid: string[]; group: number; time: number };
   disband?: { group: number; time: number };
   role?: { group: number; uid: string; type: number; time: number };
+  /** muteTime is a bigint when it is dtalk's "for ever". */
+  muteTime?: { group: number; uid: string[]; muteTime: number | bigint; time: number };
+  joinType?: { group: number; type: number; time: number };
+  friendType?: { group: number; type: number; time: number };
+  muteType?: { group: number; type: number; time: number };
+  name?: { group: number; name: string; time: number };
+  avatar?: { group: number; avatar: string; time: number };
   endpointLogin?: { uuid: string; device: number; deviceName: string; datetime: number };
 }
 
@@ -181,6 +219,8 @@ export interface Codec {
   /** The `ext` of an Auth frame. Unknown fields are skipped: a newer client may say more of itself. */
   decodeDeviceLogin(bytes: Uint8Array): DeviceLogin;
   encodeDeviceLogin(fields: Partial<DeviceLogin>): Uint8Array;
+  /** The body (msgType 7) of a group notice. */
+  encodeNotice(kind: NoticeKind, fields: Record<string, unknown>): Uint8Array;
   /** `Proto{Signal}` of a signal that is not in any stream (sid 0, reliable false): EndpointLogin. */
   encodeEndpointLogin(fields: { uuid: string; device: number; deviceName: string; datetime: number }): Uint8Array;
   /** `Proto{eventType: commonAck, body: CommonAck{mid, datetime}}`, the answer to a send on the comet socket. */
@@ -214,6 +254,9 @@ type Plain = Record<string, unknown>;
 /** How bytes fields appear in a plain object: raw for the domain, base64 for the JSON form. */
 type BytesForm = 'raw' | 'base64';
 
+/** 64-bit integers beyond 2^53: refused (what clients send), or kept exact as bigints (what the server wrote). */
+type LongForm = 'safe' | 'bigint';
+
 /** A wire-format violation, completed into an AppError sentence by `decodeStrict`. */
 class WireError extends Error {}
 
@@ -237,9 +280,10 @@ export function createCodec(): Codec {
   const reference = typeOf('Reference');
   const bodies = new Map([...BODY_TYPES].map(([msgType, name]) => [msgType, typeOf(name)]));
   const signalBodies = Object.fromEntries(SIGNAL_KINDS.map((kind) => [kind, typeOf(SIGNALS[kind].message)])) as Record<SignalKind, Type>;
+  const noticeBodies = Object.fromEntries(NOTICE_KINDS.map((kind) => [kind, typeOf(NOTICES[kind].message)])) as Record<NoticeKind, Type>;
 
   // Generated once: Ajv caches compiled validators by schema identity.
-  const contentSchemas = new Map([...bodies].map(([msgType, type]) => [msgType, schemaOf(type)]));
+  const contentSchemas = new Map([...bodies].filter(([msgType]) => msgType !== NOTICE_MSG_TYPE).map(([msgType, type]) => [msgType, schemaOf(type)]));
   const sourceJsonSchema = schemaOf(source);
   const referenceJsonSchema = schemaOf(reference);
 
@@ -279,7 +323,14 @@ export function createCodec(): Codec {
 
   const decodeContent = (msgType: number, msg: Uint8Array): MessageContent => {
     const type = bodyType(msgType);
-    return toPlain(type, decodeStrict(type, msg, 'msg', type.name), 'content', 'base64');
+    const content = toPlain(type, decodeStrict(type, msg, 'msg', type.name), 'content', 'base64');
+    if (msgType !== NOTICE_MSG_TYPE) return content;
+    // A notice's body is the message of its type: its JSON form says what happened, not base64.
+    const kind = NOTICE_KINDS.find((candidate) => NOTICES[candidate].type === (content.type ?? 0));
+    if (kind === undefined) return content;
+    const noticeType = noticeBodies[kind];
+    const body = Buffer.from((content.body as string | undefined) ?? '', 'base64');
+    return { ...content, body: toPlain(noticeType, decodeStrict(noticeType, body, 'msg.body', noticeType.name), 'content.body', 'base64') };
   };
 
   const readContent = (msgType: number, msg: Uint8Array): MessageContent | null => {
@@ -322,6 +373,12 @@ export function createCodec(): Codec {
 
     encodeDeviceLogin(fields) {
       return encode(login, fromPlain(login, fields, '', 'raw'));
+    },
+
+    encodeNotice(kind, fields) {
+      const type = noticeBodies[kind];
+      const body = encode(type, fromPlain(type, fields, kind, 'raw'));
+      return encode(bodies.get(NOTICE_MSG_TYPE)!, { type: NOTICES[kind].type, body });
     },
 
     encodeEndpointLogin(fields) {
@@ -399,6 +456,13 @@ export function createCodec(): Codec {
           return encodeSignal(event.id, 'disband', { group: event.groupId, time: event.data.time });
         case 'role':
           return encodeSignal(event.id, 'role', { group: event.groupId, uid: event.data.uid, type: event.data.memberType, time: event.data.time });
+        case 'muteTime':
+          return encodeSignal(event.id, 'muteTime', { group: event.groupId, uid: event.data.uids, muteTime: wireMuteTime(event.data.mutedUntil), time: event.data.time });
+        case 'setting': {
+          const { field, value, time } = event.data;
+          const key = field === 'name' || field === 'avatar' ? field : 'type';
+          return encodeSignal(event.id, field, { group: event.groupId, [key]: value, time });
+        }
       }
     },
 
@@ -456,7 +520,7 @@ export function createCodec(): Codec {
         if (kind !== undefined) {
           const type = signalBodies[kind];
           const decoded = decodeStrict(type, fields.body as Uint8Array, 'Signal.body', type.name);
-          Object.assign(record, { [kind]: withDefaults(type, toPlain(type, decoded, kind, 'raw')) });
+          Object.assign(record, { [kind]: withDefaults(type, toPlain(type, decoded, kind, 'raw', new Set(), 'bigint')) });
         }
         return { eventType: EventType.Signal, signal: record };
       }
@@ -560,7 +624,7 @@ function wireTypeOf(field: Field): number {
  * omitted, 64-bit integers as safe numbers (else an AppError naming `path`.field), bytes per `bytes`.
  * Elements of repeated messages are kept even when empty, so that indexes keep their meaning.
  */
-function toPlain(type: Type, message: Plain, path: string, bytes: BytesForm, ignored: ReadonlySet<string> = new Set()): Plain {
+function toPlain(type: Type, message: Plain, path: string, bytes: BytesForm, ignored: ReadonlySet<string> = new Set(), longs: LongForm = 'safe'): Plain {
   const out: Plain = {};
   for (const field of type.fieldsArray) {
     if (ignored.has(field.name)) continue;
@@ -568,19 +632,19 @@ function toPlain(type: Type, message: Plain, path: string, bytes: BytesForm, ign
     const at = join(path, field.name);
     if (field.repeated) {
       if (Array.isArray(value) && value.length > 0) {
-        out[field.name] = value.map((element: unknown, index) => valueToPlain(field, element, `${at}[${index}]`, bytes));
+        out[field.name] = value.map((element: unknown, index) => valueToPlain(field, element, `${at}[${index}]`, bytes, longs));
       }
     } else if (value !== undefined && value !== null) {
-      const plain = valueToPlain(field, value, at, bytes);
+      const plain = valueToPlain(field, value, at, bytes, longs);
       if (!isZero(plain)) out[field.name] = plain;
     }
   }
   return out;
 }
 
-function valueToPlain(field: Field, value: unknown, at: string, bytes: BytesForm): unknown {
-  if (field.resolvedType instanceof protobuf.Type) return toPlain(field.resolvedType, value as Plain, at, bytes);
-  if (field.long) return safeInteger(value, at);
+function valueToPlain(field: Field, value: unknown, at: string, bytes: BytesForm, longs: LongForm): unknown {
+  if (field.resolvedType instanceof protobuf.Type) return toPlain(field.resolvedType, value as Plain, at, bytes, new Set(), longs);
+  if (field.long) return safeInteger(value, at, longs);
   if (field.type === 'bytes') {
     // A copy, so that a decoded body does not pin the whole upload it was sliced from.
     const copy = new Uint8Array(value as Uint8Array);
@@ -589,14 +653,15 @@ function valueToPlain(field: Field, value: unknown, at: string, bytes: BytesForm
   return value;
 }
 
-/** protobufjs hands out 64-bit integers as Long objects (or numbers); the JSON form needs exact numbers. */
-function safeInteger(value: unknown, at: string): number {
-  if (typeof value === 'number') {
-    if (Number.isSafeInteger(value)) return value;
-  } else {
-    const exact = BigInt(String(value));
-    if (exact >= -BigInt(Number.MAX_SAFE_INTEGER) && exact <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(exact);
-  }
+/**
+ * protobufjs hands out 64-bit integers as Long objects (or numbers); the JSON form needs exact numbers. Beyond
+ * 2^53 a value is refused, or, where the server itself wrote it (dtalk's "for ever"), given as a bigint.
+ */
+function safeInteger(value: unknown, at: string, longs: LongForm): number | bigint {
+  if (typeof value === 'number' && Number.isSafeInteger(value)) return value;
+  const exact = BigInt(String(value));
+  if (exact >= -BigInt(Number.MAX_SAFE_INTEGER) && exact <= BigInt(Number.MAX_SAFE_INTEGER)) return Number(exact);
+  if (longs === 'bigint') return exact;
   throw AppError.invalidParams(`${at} is out of range`);
 }
 
@@ -674,6 +739,8 @@ function valueFromPlain(field: Field, value: unknown, at: string, bytes: BytesFo
       if (typeof value !== 'string' || !BASE64.test(value)) throw AppError.invalidParams(`${at} must be a standard base64 string`);
       return Buffer.from(value, 'base64');
     default: {
+      // The server's own 64-bit values beyond 2^53 (dtalk's "for ever") come as bigints; clients' never do.
+      if (typeof value === 'bigint' && field.long) return value.toString();
       const [min, max] = integerRange(kind, field);
       if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
         throw AppError.invalidParams(`${at} must be an integer between ${min} and ${max}`);

@@ -1,160 +1,344 @@
+import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
-import { MemberType, type Group, type GroupMember, type Membership } from '../domain.js';
+import { Channel, JoinType, MemberType, MuteType, MUTED_FOREVER, NOTICE_MSG_TYPE, type Group, type GroupSettings, type Membership, type SettingEventData } from '../domain.js';
 import type { Notification } from '../bus/event-bus.js';
-import type { Store, WriteTransaction } from '../store/store.js';
+import type { GroupFacts, Store, WriteTransaction } from '../store/store.js';
 import { requireMembership } from './group-access.js';
+
+/** The group notices (msgType 7) the service writes; the codec knows their bodies. */
+export type NoticeKind = 'name' | 'signIn' | 'signOut' | 'kickOut' | 'delete' | 'muteType' | 'memberMuted' | 'owner';
+
+/** The settings whose change is announced by a signal. */
+const ANNOUNCED = ['name', 'avatar', 'joinType', 'friendType', 'muteType'] as const;
 
 export interface GroupServiceOptions {
   maxGroupMembers: number;
   /** Announces committed events to every instance. */
   notify: (notification: Notification) => void;
+  /** The body of a group notice. */
+  encodeNotice: (kind: NoticeKind, fields: Record<string, unknown>) => Uint8Array;
   now?: () => number;
 }
 
-/** Group membership and roles: the rules of API.md §5. Every change is an event in the members' streams. */
+/** A group as its description shows it: the group, its owner, the caller's membership and its counts. */
+export interface GroupView {
+  group: Group;
+  facts: GroupFacts;
+  disbanded: boolean;
+}
+
+/** Longest a mute may last unless it is for ever, as in dtalk. */
+export const MAX_MUTE_MS = 86_400_000;
+
+/** The settings the owner and admins change; `name` also takes a new public name. */
+export type SettingChange =
+  | { name?: string; publicName?: string }
+  | { avatar: string }
+  | { joinType: JoinType }
+  | { friendType: GroupSettings['friendType'] }
+  | { muteType: MuteType };
+
+type Work<T> = (tx: WriteTransaction, now: number) => Promise<T>;
+
+/**
+ * Groups: the rules of API.md §5, as dtalk had them. Every change is an event in the members' streams (the
+ * dtalk signal of its kind), and where the dtalk clients show a change as a line in the conversation, a group
+ * notice (msgType 7) from the member who made it, as dtalk wrote them.
+ */
 export class GroupService {
   private readonly maxGroupMembers: number;
   private readonly notify: (notification: Notification) => void;
+  private readonly encodeNotice: GroupServiceOptions['encodeNotice'];
   private readonly now: () => number;
 
   constructor(private readonly store: Store, options: GroupServiceOptions) {
     this.maxGroupMembers = options.maxGroupMembers;
     this.notify = options.notify;
+    this.encodeNotice = options.encodeNotice;
     this.now = options.now ?? Date.now;
+  }
+
+  get maximum(): number {
+    return this.maxGroupMembers;
+  }
+
+  /** Anyone may create a group and becomes its owner; the others join as normal members. */
+  async create(ownerId: string, settings: { name: string; avatar: string; introduce: string }, memberIds: string[]): Promise<GroupView & { members: Membership[] }> {
+    const others = distinct(memberIds).filter((uid) => uid !== ownerId);
+    this.checkCap(1 + others.length);
+    const group = await this.change(async (tx, now) => {
+      const created = await tx.createGroup(
+        {
+          ...settings,
+          publicName: settings.name,
+          joinType: JoinType.Anyone,
+          muteType: MuteType.Everyone,
+          friendType: 0,
+          groupType: 0,
+          markId: await freeMarkId(tx),
+          key: randomBytes(16).toString('hex'),
+          ownerId,
+          createdAt: now,
+        },
+        others,
+      );
+      const uids = [ownerId, ...others];
+      const notices = await this.notice(tx, created.id, ownerId, 'signIn', { inviter: ownerId, members: others }, now);
+      return [created, [{ id: created.id, groupId: created.id, uids, membership: { kind: 'join', uids } }, ...notices]];
+    });
+    return this.viewWithMembers(group, ownerId);
+  }
+
+  /** Adds members as the caller's invitation (joinType decides who may); members already in are left as they are. */
+  async invite(uid: string, groupId: number, newMemberIds: string[]): Promise<Group> {
+    return this.change(async (tx, now) => {
+      const { group, membership } = await requireMembership(tx, groupId, uid);
+      checkMayInvite(group, membership);
+      const added = await this.addMembers(tx, group, uid, distinct(newMemberIds), now);
+      return [{ ...group, memberNum: group.memberNum + added.uids.length }, added.notifications];
+    });
+  }
+
+  /** The caller joins on a member's invitation (a shared QR code, say); joining again changes nothing. */
+  async join(uid: string, groupId: number, inviterId: string): Promise<void> {
+    await this.change(async (tx, now) => {
+      const found = await tx.getGroupMembership(groupId, uid);
+      if (!found) throw AppError.notFound(`group ${groupId} does not exist`);
+      if (found.disbanded) throw AppError.groupDisbanded(groupId);
+      if (found.membership) return [undefined, []];
+      const inviter = await tx.getMembership(groupId, inviterId);
+      if (!inviter) throw AppError.memberNotInGroup(inviterId, groupId);
+      checkMayInvite(found.group, inviter);
+      return [undefined, (await this.addMembers(tx, found.group, inviterId, [uid], now)).notifications];
+    });
+  }
+
+  /** The owner removes anyone but themselves; an admin removes normal members. Non-members are skipped. */
+  async remove(uid: string, groupId: number, memberIds: string[]): Promise<{ memberNum: number; removed: string[] }> {
+    return this.change(async (tx, now) => {
+      const { group, membership } = await requireMembership(tx, groupId, uid);
+      if (membership.memberType === MemberType.Normal) throw AppError.permissionDenied('only the owner or an admin may remove members');
+      const targets = await tx.currentMembers(groupId, distinct(memberIds));
+      for (const target of targets) checkMayRemove(membership, target);
+      const removed = targets.map((target) => target.uid);
+      if (removed.length === 0) return [{ memberNum: group.memberNum, removed }, []];
+      // The notice first, so that those removed still see it.
+      const notices = await this.notice(tx, groupId, uid, 'kickOut', { operator: uid, members: removed }, now);
+      return [{ memberNum: group.memberNum - removed.length, removed }, [...notices, await this.leave(tx, groupId, uid, removed, now)]];
+    });
+  }
+
+  /** Any member but the owner, who must hand the group over (change-owner) or disband it. */
+  async exit(uid: string, groupId: number): Promise<void> {
+    await this.change(async (tx, now) => {
+      const { membership } = await requireMembership(tx, groupId, uid);
+      if (membership.memberType === MemberType.Owner) {
+        throw AppError.permissionDenied('the owner cannot exit the group: hand it over with change-owner first, or disband it');
+      }
+      const notices = await this.notice(tx, groupId, uid, 'signOut', { operator: uid }, now);
+      return [undefined, [...notices, await this.leave(tx, groupId, uid, [uid], now)]];
+    });
+  }
+
+  async disband(uid: string, groupId: number): Promise<void> {
+    await this.change(async (tx, now) => {
+      const { membership } = await requireMembership(tx, groupId, uid);
+      if (membership.memberType !== MemberType.Owner) throw AppError.permissionDenied('only the owner may disband the group');
+      const notices = await this.notice(tx, groupId, uid, 'delete', { operator: uid }, now);
+      const id = await tx.appendGroupEvent({ kind: 'disband', groupId, actor: uid, data: { time: now }, createdAt: now });
+      await tx.closeMemberships(groupId, id);
+      await tx.updateGroup(groupId, { disbandedId: id });
+      return [undefined, [...notices, { id, groupId, membership: { kind: 'disband', uids: [] } }]];
+    });
+  }
+
+  /** The owner makes a member an admin (1) or a normal member (0); an admin's mute is lifted, as admins cannot be muted. */
+  async setMemberType(uid: string, groupId: number, memberId: string, memberType: MemberType): Promise<void> {
+    await this.change(async (tx, now) => {
+      const { membership } = await requireMembership(tx, groupId, uid);
+      if (membership.memberType !== MemberType.Owner) throw AppError.permissionDenied('only the owner may change member types');
+      const target = await requireMember(tx, groupId, memberId);
+      if (target.memberType === MemberType.Owner) throw AppError.permissionDenied("the owner's type changes only with change-owner");
+      if (target.memberType === memberType) return [undefined, []];
+      const notifications = [await this.changeRole(tx, groupId, uid, memberId, memberType, now)];
+      if (memberType === MemberType.Admin) notifications.push(...(await this.unmute(tx, groupId, uid, target, now)));
+      return [undefined, notifications];
+    });
+  }
+
+  /** The owner hands the group to another member and becomes a normal member. */
+  async changeOwner(uid: string, groupId: number, memberId: string): Promise<void> {
+    await this.change(async (tx, now) => {
+      const { membership } = await requireMembership(tx, groupId, uid);
+      if (membership.memberType !== MemberType.Owner) throw AppError.permissionDenied('only the owner may hand over the group');
+      const target = await requireMember(tx, groupId, memberId);
+      if (memberId === uid) return [undefined, []];
+      const promoted = await this.changeRole(tx, groupId, uid, memberId, MemberType.Owner, now);
+      const demoted = await this.changeRole(tx, groupId, uid, uid, MemberType.Normal, now);
+      await tx.updateGroup(groupId, { ownerId: memberId });
+      const unmuted = await this.unmute(tx, groupId, uid, target, now);
+      const notices = await this.notice(tx, groupId, uid, 'owner', { newOwner: memberId }, now);
+      return [undefined, [promoted, demoted, ...unmuted, ...notices]];
+    });
+  }
+
+  /**
+   * The owner or an admin mutes normal members for `durationMs` (at most 24 h), for ever (MUTED_FOREVER), or
+   * lifts their mute (0). Returns the members as they are now.
+   */
+  async setMuteTime(uid: string, groupId: number, memberIds: string[], durationMs: number): Promise<Membership[]> {
+    return this.change(async (tx, now) => {
+      const { membership } = await requireMembership(tx, groupId, uid);
+      if (membership.memberType === MemberType.Normal) throw AppError.permissionDenied('only the owner or an admin may mute members');
+      const uids = distinct(memberIds);
+      const targets = await tx.currentMembers(groupId, uids);
+      const missing = uids.find((memberId) => !targets.some((target) => target.uid === memberId));
+      if (missing !== undefined) throw AppError.memberNotInGroup(missing, groupId);
+      const privileged = targets.find((target) => target.memberType !== MemberType.Normal);
+      if (privileged) throw AppError.permissionDenied(`the owner and admins cannot be muted, and ${privileged.uid} is one`);
+      const mutedUntil = durationMs === 0 || durationMs === MUTED_FOREVER ? durationMs : now + durationMs;
+      await tx.setMutedUntil(groupId, uids, mutedUntil);
+      const id = await tx.appendGroupEvent({ kind: 'muteTime', groupId, actor: uid, data: { uids, mutedUntil, time: now }, createdAt: now });
+      const notices = mutedUntil === 0 ? [] : await this.notice(tx, groupId, uid, 'memberMuted', { operator: uid, members: uids }, now);
+      return [targets.map((target) => ({ ...target, mutedUntil })), [{ id, groupId }, ...notices]];
+    });
+  }
+
+  /** A member's own name in the group; no one else is told (dtalk sent no signal). */
+  async setMemberName(uid: string, groupId: number, memberName: string): Promise<void> {
+    await this.change(async (tx) => {
+      await requireMembership(tx, groupId, uid);
+      await tx.setMemberName(groupId, uid, memberName);
+      return [undefined, []];
+    });
+  }
+
+  /**
+   * The owner or an admin changes a setting. An empty name or public name leaves it as it is (the dtalk clients
+   * send the one they change); a setting set to what it is changes nothing and tells no one.
+   */
+  async updateSetting(uid: string, groupId: number, change: SettingChange): Promise<void> {
+    await this.change(async (tx, now) => {
+      const { group, membership } = await requireMembership(tx, groupId, uid);
+      if (membership.memberType === MemberType.Normal) throw AppError.permissionDenied('only the owner or an admin may change the group');
+      const changes: Record<string, string | number> = {};
+      for (const [field, value] of Object.entries(change) as Array<[keyof GroupSettings, string | number | undefined]>) {
+        const blankName = (field === 'name' || field === 'publicName') && value === '';
+        if (value !== undefined && !blankName && group[field] !== value) changes[field] = value;
+      }
+      if (Object.keys(changes).length === 0) return [undefined, []];
+      await tx.updateGroup(groupId, changes);
+      const notifications: Notification[] = [];
+      for (const field of ANNOUNCED) {
+        if (changes[field] === undefined) continue;
+        const data = settingEvent(field, changes[field], now);
+        notifications.push({ id: await tx.appendGroupEvent({ kind: 'setting', groupId, actor: uid, data, createdAt: now }), groupId });
+      }
+      if (changes.name !== undefined) notifications.push(...(await this.notice(tx, groupId, uid, 'name', { operator: uid, name: changes.name }, now)));
+      if (changes.muteType !== undefined) notifications.push(...(await this.notice(tx, groupId, uid, 'muteType', { operator: uid, type: changes.muteType }, now)));
+      return [undefined, notifications];
+    });
+  }
+
+  /** The group, its key and its members, for members. */
+  async info(uid: string, groupId: number): Promise<GroupView & { members: Membership[] }> {
+    const { group } = await requireMembership(this.store, groupId, uid);
+    return this.viewWithMembers(group, uid);
+  }
+
+  /** What anyone may see of a group (never its key); `facts.person` only when the caller is a member. */
+  async publicInfo(uid: string, groupId: number): Promise<GroupView> {
+    const found = await this.store.getGroupMembership(groupId, uid);
+    if (!found) throw AppError.notFound(`group ${groupId} does not exist`);
+    const facts = (await this.store.describeGroups([groupId], uid, this.now())).get(groupId);
+    // A disbanded group has no members left: it shows its last owner, and itself as disbanded.
+    const owner = facts?.owner ?? { groupId, uid: found.group.ownerId, memberType: MemberType.Owner, memberName: '', mutedUntil: 0, joinedId: groupId, leftId: null };
+    return { group: found.group, facts: facts ?? { owner, adminNum: 0, muteNum: 0 }, disbanded: found.disbanded };
+  }
+
+  async list(uid: string): Promise<GroupView[]> {
+    const groups = await this.store.listGroupsOf(uid);
+    const facts = await this.store.describeGroups(groups.map((group) => group.id), uid, this.now());
+    return groups.flatMap((group) => {
+      const known = facts.get(group.id);
+      return known ? [{ group, facts: known, disbanded: false }] : [];
+    });
+  }
+
+  async members(uid: string, groupId: number): Promise<Membership[]> {
+    await requireMembership(this.store, groupId, uid);
+    return this.store.listMembers(groupId);
+  }
+
+  async member(uid: string, groupId: number, memberId: string): Promise<Membership> {
+    await requireMembership(this.store, groupId, uid);
+    const [member] = await this.store.findMembers(groupId, [memberId]);
+    if (!member) throw AppError.memberNotInGroup(memberId, groupId);
+    return member;
+  }
+
+  /** The members muted now. */
+  async muted(uid: string, groupId: number): Promise<Membership[]> {
+    const now = this.now();
+    return (await this.members(uid, groupId)).filter((member) => member.mutedUntil > now);
   }
 
   /**
    * Runs a change in one write transaction and announces what it committed. The change returns its result and
    * the notifications of its events, in id order (none when it changed nothing).
    */
-  private async change<T>(work: (tx: WriteTransaction) => Promise<[T, Notification[]]>): Promise<T> {
-    const [result, notifications] = await this.store.write(work);
+  private async change<T>(work: Work<[T, Notification[]]>): Promise<T> {
+    const [result, notifications] = await this.store.write((tx) => work(tx, this.now()));
     for (const notification of notifications) this.notify(notification);
     return result;
   }
 
-  /** Anyone may create a group and becomes its owner; the others join as normal members. */
-  async create(ownerId: string, name: string, memberIds: string[]): Promise<{ group: Group; members: GroupMember[] }> {
-    const others = distinct(memberIds).filter((uid) => uid !== ownerId);
-    this.checkCap(1 + others.length);
-    const group = await this.change(async (tx) => {
-      const created = await tx.createGroup(name, ownerId, others, this.now());
-      const uids = [ownerId, ...others];
-      return [created, [{ id: created.id, groupId: created.id, uids, membership: { kind: 'join', uids } }]];
-    });
-    return {
-      group,
-      members: [{ memberId: ownerId, memberType: MemberType.Owner }, ...others.map((memberId) => ({ memberId, memberType: MemberType.Normal }))],
-    };
+  private async viewWithMembers(group: Group, uid: string): Promise<GroupView & { members: Membership[] }> {
+    const [facts, members] = await Promise.all([this.store.describeGroups([group.id], uid, this.now()), this.store.listMembers(group.id)]);
+    return { group, facts: facts.get(group.id)!, disbanded: false, members };
   }
 
-  /** The owner and admins invite; uids that are members already are left as they are. */
-  async invite(uid: string, groupId: number, newMemberIds: string[]): Promise<Group> {
-    return this.change(async (tx) => {
-      const { group, membership } = await requireMembership(tx, groupId, uid);
-      if (membership.memberType === MemberType.Normal) throw AppError.permissionDenied('only the owner or an admin may invite members');
-      const candidates = distinct(newMemberIds);
-      const present = new Set((await tx.currentMembers(groupId, candidates)).map((member) => member.uid));
-      const newcomers = candidates.filter((candidate) => !present.has(candidate));
-      if (newcomers.length === 0) return [group, []];
-      this.checkCap(group.memberNum + newcomers.length);
-      const time = this.now();
-      const joinedId = await tx.appendGroupEvent({ kind: 'join', groupId, actor: uid, data: { uids: newcomers, time }, createdAt: time });
-      await tx.addMembers(groupId, newcomers, MemberType.Normal, joinedId);
-      await tx.updateGroup(groupId, { memberNumDelta: newcomers.length });
-      return [{ ...group, memberNum: group.memberNum + newcomers.length }, [{ id: joinedId, groupId, uids: newcomers, membership: { kind: 'join', uids: newcomers } }]];
-    });
-  }
-
-  /** The owner removes anyone but themselves; an admin removes normal members. Non-members are skipped. */
-  async remove(uid: string, groupId: number, memberIds: string[]): Promise<{ memberNum: number; removed: string[] }> {
-    return this.change(async (tx) => {
-      const { group, membership } = await requireMembership(tx, groupId, uid);
-      if (membership.memberType === MemberType.Normal) throw AppError.permissionDenied('only the owner or an admin may remove members');
-      const targets = await tx.currentMembers(groupId, distinct(memberIds));
-      for (const target of targets) checkMayRemove(membership, target);
-      const removed = targets.map((target) => target.uid);
-      const notifications = removed.length > 0 ? [await this.leave(tx, groupId, uid, removed)] : [];
-      return [{ memberNum: group.memberNum - removed.length, removed }, notifications];
-    });
-  }
-
-  /** Any member but the owner, who must hand the group over (change-owner) or disband it. */
-  async exit(uid: string, groupId: number): Promise<void> {
-    await this.change(async (tx) => {
-      const { membership } = await requireMembership(tx, groupId, uid);
-      if (membership.memberType === MemberType.Owner) {
-        throw AppError.permissionDenied('the owner cannot exit the group: hand it over with change-owner first, or disband it');
-      }
-      return [undefined, [await this.leave(tx, groupId, uid, [uid])]];
-    });
-  }
-
-  async disband(uid: string, groupId: number): Promise<void> {
-    await this.change(async (tx) => {
-      const { membership } = await requireMembership(tx, groupId, uid);
-      if (membership.memberType !== MemberType.Owner) throw AppError.permissionDenied('only the owner may disband the group');
-      const time = this.now();
-      const id = await tx.appendGroupEvent({ kind: 'disband', groupId, actor: uid, data: { time }, createdAt: time });
-      await tx.closeMemberships(groupId, id);
-      await tx.updateGroup(groupId, { disbandedId: id });
-      return [undefined, [{ id, groupId, membership: { kind: 'disband', uids: [] } }]];
-    });
-  }
-
-  /** The owner makes a member an admin (1) or a normal member (0). */
-  async setMemberType(uid: string, groupId: number, memberId: string, memberType: MemberType): Promise<void> {
-    await this.change(async (tx) => {
-      const { membership } = await requireMembership(tx, groupId, uid);
-      if (membership.memberType !== MemberType.Owner) throw AppError.permissionDenied('only the owner may change member types');
-      const target = await requireMember(tx, groupId, memberId);
-      if (target.memberType === MemberType.Owner) throw AppError.permissionDenied("the owner's type changes only with change-owner");
-      if (target.memberType === memberType) return [undefined, []];
-      return [undefined, [await this.changeRole(tx, groupId, uid, memberId, memberType)]];
-    });
-  }
-
-  /** The owner hands the group to another member and becomes a normal member. */
-  async changeOwner(uid: string, groupId: number, memberId: string): Promise<void> {
-    await this.change(async (tx) => {
-      const { membership } = await requireMembership(tx, groupId, uid);
-      if (membership.memberType !== MemberType.Owner) throw AppError.permissionDenied('only the owner may hand over the group');
-      await requireMember(tx, groupId, memberId);
-      if (memberId === uid) return [undefined, []];
-      const promoted = await this.changeRole(tx, groupId, uid, memberId, MemberType.Owner);
-      const demoted = await this.changeRole(tx, groupId, uid, uid, MemberType.Normal);
-      await tx.updateGroup(groupId, { ownerId: memberId });
-      return [undefined, [promoted, demoted]];
-    });
-  }
-
-  async info(uid: string, groupId: number): Promise<Group> {
-    return (await requireMembership(this.store, groupId, uid)).group;
-  }
-
-  list(uid: string): Promise<Group[]> {
-    return this.store.listGroupsOf(uid);
-  }
-
-  async members(uid: string, groupId: number): Promise<GroupMember[]> {
-    await requireMembership(this.store, groupId, uid);
-    return this.store.listMembers(groupId);
+  /** New members (those not in yet), their join event and the notice of it, by `inviter`. */
+  private async addMembers(tx: WriteTransaction, group: Group, inviter: string, candidates: string[], now: number): Promise<{ uids: string[]; notifications: Notification[] }> {
+    const groupId = group.id;
+    const present = new Set((await tx.currentMembers(groupId, candidates)).map((member) => member.uid));
+    const uids = candidates.filter((candidate) => !present.has(candidate));
+    if (uids.length === 0) return { uids, notifications: [] };
+    this.checkCap(group.memberNum + uids.length);
+    const joinedId = await tx.appendGroupEvent({ kind: 'join', groupId, actor: inviter, data: { uids, time: now }, createdAt: now });
+    await tx.addMembers(groupId, uids, MemberType.Normal, joinedId);
+    await tx.updateGroup(groupId, { memberNumDelta: uids.length });
+    const notices = await this.notice(tx, groupId, inviter, 'signIn', { inviter, members: uids }, now);
+    return { uids, notifications: [{ id: joinedId, groupId, uids, membership: { kind: 'join', uids } }, ...notices] };
   }
 
   /** The leave event comes first, so that those who leave see it as the last event of their stay. */
-  private async leave(tx: WriteTransaction, groupId: number, actor: string, uids: string[]): Promise<Notification> {
-    const time = this.now();
-    const leftId = await tx.appendGroupEvent({ kind: 'leave', groupId, actor, data: { uids, time }, createdAt: time });
+  private async leave(tx: WriteTransaction, groupId: number, actor: string, uids: string[], now: number): Promise<Notification> {
+    const leftId = await tx.appendGroupEvent({ kind: 'leave', groupId, actor, data: { uids, time: now }, createdAt: now });
     await tx.closeMemberships(groupId, leftId, uids);
     await tx.updateGroup(groupId, { memberNumDelta: -uids.length });
     return { id: leftId, groupId, uids, membership: { kind: 'leave', uids } };
   }
 
-  private async changeRole(tx: WriteTransaction, groupId: number, actor: string, uid: string, memberType: MemberType): Promise<Notification> {
-    const time = this.now();
+  private async changeRole(tx: WriteTransaction, groupId: number, actor: string, uid: string, memberType: MemberType, now: number): Promise<Notification> {
     await tx.setMemberType(groupId, uid, memberType);
-    const id = await tx.appendGroupEvent({ kind: 'role', groupId, actor, data: { uid, memberType, time }, createdAt: time });
+    const id = await tx.appendGroupEvent({ kind: 'role', groupId, actor, data: { uid, memberType, time: now }, createdAt: now });
     return { id, groupId };
+  }
+
+  /** Lifts a member's mute (one who became an admin or the owner), when there was one. */
+  private async unmute(tx: WriteTransaction, groupId: number, actor: string, member: Membership, now: number): Promise<Notification[]> {
+    if (member.mutedUntil === 0) return [];
+    await tx.setMutedUntil(groupId, [member.uid], 0);
+    const id = await tx.appendGroupEvent({ kind: 'muteTime', groupId, actor, data: { uids: [member.uid], mutedUntil: 0, time: now }, createdAt: now });
+    return [{ id, groupId }];
+  }
+
+  /** A group notice: a group message (msgType 7) from the member who made the change, as dtalk wrote it. */
+  private async notice(tx: WriteTransaction, groupId: number, from: string, kind: NoticeKind, fields: Record<string, unknown>, now: number): Promise<Notification[]> {
+    const msg = this.encodeNotice(kind, { group: groupId, ...fields });
+    const stored = await tx.insertMessage(from, { channelType: Channel.ToGroup, msgId: `notice-${randomUUID()}`, targetId: String(groupId), msgType: NOTICE_MSG_TYPE, msg }, now, []);
+    return [{ id: stored!.mid, groupId }];
   }
 
   private checkCap(memberNum: number): void {
@@ -164,14 +348,33 @@ export class GroupService {
   }
 }
 
+function settingEvent(field: (typeof ANNOUNCED)[number], value: string | number, time: number): SettingEventData {
+  return field === 'name' || field === 'avatar' ? { field, value: String(value), time } : { field, value: Number(value), time };
+}
+
 function distinct(uids: string[]): string[] {
   return [...new Set(uids)];
+}
+
+/** A short number for people to pass around: 8 digits, as dtalk made it, free among all groups ever made. */
+async function freeMarkId(tx: WriteTransaction): Promise<string> {
+  for (;;) {
+    const markId = String(randomInt(10_000_000, 100_000_000));
+    if (!(await tx.isMarkIdTaken(markId))) return markId;
+  }
 }
 
 async function requireMember(tx: WriteTransaction, groupId: number, uid: string): Promise<Membership> {
   const member = await tx.getMembership(groupId, uid);
   if (!member) throw AppError.memberNotInGroup(uid, groupId);
   return member;
+}
+
+/** joinType 0: any member invites; 1: the owner and admins; 2: the owner and admins, others would need approval. */
+function checkMayInvite(group: Group, inviter: Membership): void {
+  if (inviter.memberType !== MemberType.Normal || group.joinType === JoinType.Anyone) return;
+  if (group.joinType === JoinType.AdminsOnly) throw AppError.permissionDenied('in this group only the owner or an admin may invite members');
+  throw AppError.permissionDenied("this group takes new members on approval, which chatlog does not offer: ask the owner or an admin to add them");
 }
 
 /** The remover is the owner or an admin. */

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { Channel, MemberType, type OutgoingMessage, type StoredMessage } from '../domain.js';
+import { Channel, MemberType, MuteType, MUTED_FOREVER, type Group, type Membership, type OutgoingMessage, type StoredMessage } from '../domain.js';
 import type { Notification } from '../bus/event-bus.js';
 import type { Store, WriteTransaction } from '../store/store.js';
 import { requireMembership } from './group-access.js';
@@ -57,8 +57,8 @@ export class MessageService {
     if (earlier) return receiptOf(earlier);
 
     const { stored, isNew } = await this.store.write(async (tx) => {
-      // Checked inside the transaction, so that a member removed a moment ago cannot still post.
-      if (message.channelType === Channel.ToGroup) await requireMembership(tx, Number(message.targetId), senderId);
+      // Checked inside the transaction, so that a member removed or muted a moment ago cannot still post.
+      if (message.channelType === Channel.ToGroup) checkMayPost(await requireMembership(tx, Number(message.targetId), senderId), this.now());
       const recipients = message.channelType === Channel.ToGroup ? [] : [senderId, message.targetId];
       const inserted = await tx.insertMessage(senderId, message, this.now(), recipients);
       // A repeat that raced the first past the check above: the unique key settled it.
@@ -160,6 +160,16 @@ export class MessageService {
     if (membership.memberType === MemberType.Admin && message.senderId !== group.ownerId) return 'always';
     if (message.senderId === uid) return 'within-window';
     throw AppError.permissionDenied('only the sender, the group owner or an admin may revoke this message');
+  }
+}
+
+/** muteType 1 leaves posting to the owner and admins; a muted member waits for the mute to end. */
+function checkMayPost({ group, membership }: { group: Group; membership: Membership }, now: number): void {
+  if (membership.memberType !== MemberType.Normal) return;
+  if (group.muteType === MuteType.AdminsOnly) throw AppError.permissionDenied(`only the owner and admins may post in group ${group.id}`);
+  if (membership.mutedUntil > now) {
+    const until = membership.mutedUntil === MUTED_FOREVER ? 'for ever' : `until ${new Date(membership.mutedUntil).toISOString()}`;
+    throw AppError.permissionDenied(`you are muted in group ${group.id} ${until}`);
   }
 }
 

@@ -1,8 +1,20 @@
 import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
-import type { Channel, Group, GroupMember, MemberType, Membership, OutgoingMessage, StoredMessage, StreamEvent } from '../domain.js';
+import type { Channel, FriendType, Group, GroupSettings, JoinType, MemberType, Membership, MuteType, OutgoingMessage, StoredMessage, StreamEvent } from '../domain.js';
 import { GroupCommit, type BatchTransaction } from './group-commit.js';
-import type { DevicePosition, GroupMembership, KnownDevice, NewGroupEvent, NewMessageEvent, NewUserEvent, Store, WriteTransaction } from './store.js';
+import type {
+  DevicePosition,
+  GroupChanges,
+  GroupFacts,
+  GroupMembership,
+  KnownDevice,
+  NewGroup,
+  NewGroupEvent,
+  NewMessageEvent,
+  NewUserEvent,
+  Store,
+  WriteTransaction,
+} from './store.js';
 
 /** Any constant will do: it names the lock that serialises every write transaction on PostgreSQL. */
 const WRITE_LOCK_KEY = 0x63686174; // "chat"
@@ -32,19 +44,41 @@ interface StreamRow extends MessageRow {
 
 interface GroupRow {
   id: number | string;
+  mark_id: string;
   name: string;
+  public_name: string;
+  avatar: string;
+  introduce: string;
   owner_id: string;
   member_num: number | string;
   created_at: number | string;
+  join_type: number;
+  mute_type: number;
+  friend_type: number;
+  group_type: number;
+  aes_key: string;
 }
 
 interface MembershipRow {
   group_id: number | string;
   uid: string;
   role: number;
+  member_name: string;
+  muted_until: number | string;
   joined_id: number | string;
   left_id: number | string | null;
 }
+
+/** The columns of each group setting. */
+const SETTING_COLUMNS: Record<keyof GroupSettings, string> = {
+  name: 'name',
+  publicName: 'public_name',
+  avatar: 'avatar',
+  introduce: 'introduce',
+  joinType: 'join_type',
+  muteType: 'mute_type',
+  friendType: 'friend_type',
+};
 
 
 /** Private conversations are keyed by their two uids in sorted order; uids never contain a space. */
@@ -88,6 +122,8 @@ function toStreamEvent(row: StreamRow): StreamEvent {
     case 'leave':
     case 'disband':
     case 'role':
+    case 'muteTime':
+    case 'setting':
       return { id, kind: row.kind, groupId: Number(row.group_id), data } as StreamEvent;
     default:
       throw new Error(`unknown event kind ${row.kind} at id ${id}`);
@@ -95,7 +131,22 @@ function toStreamEvent(row: StreamRow): StreamEvent {
 }
 
 function toGroup(row: GroupRow): Group {
-  return { id: Number(row.id), name: row.name, ownerId: row.owner_id, memberNum: Number(row.member_num), createdAt: Number(row.created_at) };
+  return {
+    id: Number(row.id),
+    markId: row.mark_id,
+    name: row.name,
+    publicName: row.public_name,
+    avatar: row.avatar,
+    introduce: row.introduce,
+    ownerId: row.owner_id,
+    memberNum: Number(row.member_num),
+    createdAt: Number(row.created_at),
+    joinType: row.join_type as JoinType,
+    muteType: row.mute_type as MuteType,
+    friendType: row.friend_type as FriendType,
+    groupType: row.group_type,
+    key: row.aes_key,
+  };
 }
 
 function toMembership(row: MembershipRow): Membership {
@@ -103,6 +154,8 @@ function toMembership(row: MembershipRow): Membership {
     groupId: Number(row.group_id),
     uid: row.uid,
     memberType: row.role as MemberType,
+    memberName: row.member_name,
+    mutedUntil: Number(row.muted_until),
     joinedId: Number(row.joined_id),
     leftId: row.left_id === null ? null : Number(row.left_id),
   };
@@ -280,24 +333,46 @@ class KnexWriteTransaction implements WriteTransaction {
     return row !== undefined;
   }
 
-  async currentMembers(groupId: number, uids: string[]): Promise<Membership[]> {
-    const found: Membership[] = [];
-    for (const part of chunks(uids)) {
-      const rows: MembershipRow[] = await this.trx('memberships').where({ group_id: groupId }).whereNull('left_id').whereIn('uid', part);
-      found.push(...rows.map(toMembership));
-    }
-    return found;
+  currentMembers(groupId: number, uids: string[]): Promise<Membership[]> {
+    return currentMembers(this.trx, groupId, uids);
   }
 
-  async createGroup(name: string, ownerId: string, memberIds: string[], createdAt: number): Promise<Group> {
+  async createGroup(group: NewGroup, memberIds: string[]): Promise<Group> {
+    const { ownerId, createdAt } = group;
     const uids = [ownerId, ...memberIds.filter((uid) => uid !== ownerId)];
     const id = this.takeId();
     this.wrote = true;
     await this.trx('events').insert({ id, kind: 'join', group_id: id, actor: ownerId, data: JSON.stringify({ uids, time: createdAt }), created_at: createdAt });
-    await this.trx('groups').insert({ id, name, owner_id: ownerId, member_num: uids.length, created_at: createdAt });
+    const settings = Object.fromEntries(Object.entries(SETTING_COLUMNS).map(([field, column]) => [column, group[field as keyof GroupSettings]]));
+    await this.trx('groups').insert({
+      id,
+      ...settings,
+      mark_id: group.markId,
+      owner_id: ownerId,
+      member_num: uids.length,
+      created_at: createdAt,
+      group_type: group.groupType,
+      aes_key: group.key,
+    });
     await this.addMembers(id, [ownerId], 2, id);
     await this.addMembers(id, uids.slice(1), 0, id);
-    return { id, name, ownerId, memberNum: uids.length, createdAt };
+    return { ...group, id, memberNum: uids.length };
+  }
+
+  async isMarkIdTaken(markId: string): Promise<boolean> {
+    return (await this.trx('groups').where({ mark_id: markId }).first('id')) !== undefined;
+  }
+
+  async setMutedUntil(groupId: number, uids: string[], mutedUntil: number): Promise<void> {
+    this.wrote = true;
+    for (const part of chunks(uids)) {
+      await this.trx('memberships').where({ group_id: groupId }).whereNull('left_id').whereIn('uid', part).update({ muted_until: mutedUntil });
+    }
+  }
+
+  async setMemberName(groupId: number, uid: string, memberName: string): Promise<void> {
+    this.wrote = true;
+    await this.trx('memberships').where({ group_id: groupId, uid }).whereNull('left_id').update({ member_name: memberName });
   }
 
   async addMembers(groupId: number, uids: string[], memberType: MemberType, joinedId: number): Promise<void> {
@@ -322,8 +397,12 @@ class KnexWriteTransaction implements WriteTransaction {
     await this.trx('memberships').where({ group_id: groupId, uid }).whereNull('left_id').update({ role: memberType });
   }
 
-  async updateGroup(groupId: number, changes: { ownerId?: string; memberNumDelta?: number; disbandedId?: number }): Promise<void> {
+  async updateGroup(groupId: number, changes: GroupChanges): Promise<void> {
     const update: Record<string, unknown> = {};
+    for (const [field, column] of Object.entries(SETTING_COLUMNS)) {
+      const value = changes[field as keyof GroupSettings];
+      if (value !== undefined) update[column] = value;
+    }
     if (changes.ownerId !== undefined) update.owner_id = changes.ownerId;
     if (changes.memberNumDelta !== undefined) update.member_num = this.trx.raw('member_num + ?', [changes.memberNumDelta]);
     if (changes.disbandedId !== undefined) update.disbanded_id = changes.disbandedId;
@@ -380,11 +459,20 @@ function inboxRows(id: number, recipients: string[]): object[] {
 async function findGroupMembership(db: Knex, groupId: number, uid: string): Promise<GroupMembership | undefined> {
   const row: (GroupRow & Partial<MembershipRow> & { disbanded_id: number | string | null }) | undefined = await db('groups as g')
     .leftJoin('memberships as ms', (on) => on.on('ms.group_id', 'g.id').andOnVal('ms.uid', uid).andOnNull('ms.left_id'))
-    .select('g.*', 'ms.group_id', 'ms.uid', 'ms.role', 'ms.joined_id', 'ms.left_id')
+    .select('g.*', 'ms.group_id', 'ms.uid', 'ms.role', 'ms.member_name', 'ms.muted_until', 'ms.joined_id', 'ms.left_id')
     .where('g.id', groupId)
     .first();
   if (!row) return undefined;
   return { group: toGroup(row), disbanded: row.disbanded_id !== null, ...(row.uid != null && { membership: toMembership(row as MembershipRow) }) };
+}
+
+async function currentMembers(db: Knex, groupId: number, uids: string[]): Promise<Membership[]> {
+  const found: Membership[] = [];
+  for (const part of chunks(uids)) {
+    const rows: MembershipRow[] = await db('memberships').where({ group_id: groupId }).whereNull('left_id').whereIn('uid', part);
+    found.push(...rows.map(toMembership));
+  }
+  return found;
 }
 
 async function findMembership(db: Knex, groupId: number, uid: string): Promise<Membership | undefined> {
@@ -521,9 +609,44 @@ export class KnexStore implements Store {
     return guarded(findGroupMembership(this.db, groupId, uid));
   }
 
-  listMembers(groupId: number): Promise<GroupMember[]> {
-    const query = this.db('memberships').select('uid', 'role').where({ group_id: groupId }).whereNull('left_id').orderBy([{ column: 'role', order: 'desc' }, 'joined_id', 'uid']);
-    return guarded(query.then((rows: MembershipRow[]) => rows.map((row) => ({ memberId: row.uid, memberType: row.role as MemberType }))));
+  listMembers(groupId: number): Promise<Membership[]> {
+    const query = this.db('memberships').where({ group_id: groupId }).whereNull('left_id').orderBy([{ column: 'role', order: 'desc' }, 'joined_id', 'uid']);
+    return guarded(query.then((rows: MembershipRow[]) => rows.map(toMembership)));
+  }
+
+  findMembers(groupId: number, uids: string[]): Promise<Membership[]> {
+    return guarded(currentMembers(this.db, groupId, uids));
+  }
+
+  async describeGroups(groupIds: number[], uid: string, now: number): Promise<Map<number, GroupFacts>> {
+    const facts = new Map<number, GroupFacts>();
+    for (const part of chunks(groupIds)) {
+      // The owners and the user's own memberships, then the counts: two queries for any number of groups.
+      const rows: MembershipRow[] = await guarded(
+        this.db('memberships').whereIn('group_id', part).whereNull('left_id').andWhere((q) => q.where('role', 2).orWhere('uid', uid)),
+      );
+      const counts: Array<{ group_id: number | string; admins: number | string | null; muted: number | string | null }> = await guarded(
+        this.db('memberships')
+          .whereIn('group_id', part)
+          .whereNull('left_id')
+          .groupBy('group_id')
+          .select('group_id', this.db.raw('sum(case when role = 1 then 1 else 0 end) as admins'), this.db.raw('sum(case when muted_until > ? then 1 else 0 end) as muted', [now])),
+      );
+      const byGroup = new Map<number, { owner?: Membership; person?: Membership }>();
+      for (const membership of rows.map(toMembership)) {
+        const entry = byGroup.get(membership.groupId) ?? {};
+        if (membership.memberType === 2) entry.owner = membership;
+        if (membership.uid === uid) entry.person = membership;
+        byGroup.set(membership.groupId, entry);
+      }
+      for (const count of counts) {
+        const groupId = Number(count.group_id);
+        const entry = byGroup.get(groupId);
+        if (!entry?.owner) continue;
+        facts.set(groupId, { owner: entry.owner, ...(entry.person && { person: entry.person }), adminNum: Number(count.admins ?? 0), muteNum: Number(count.muted ?? 0) });
+      }
+    }
+    return facts;
   }
 
   listGroupsOf(uid: string): Promise<Group[]> {

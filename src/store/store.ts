@@ -2,14 +2,16 @@ import type {
   DisbandEventData,
   FocusEventData,
   Group,
-  GroupMember,
+  GroupSettings,
   MemberType,
   Membership,
   MembershipEventData,
+  MuteTimeEventData,
   OutgoingMessage,
   ReceivedEventData,
   RevokeEventData,
   RoleEventData,
+  SettingEventData,
   StoredMessage,
   StreamEvent,
 } from '../domain.js';
@@ -39,7 +41,12 @@ export interface Store {
   /** A group's messages with fromId <= mid < beforeId (or the newest), newest first; revoked ones left out. */
   groupHistory(groupId: number, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
   getGroupMembership(groupId: number, uid: string): Promise<GroupMembership | undefined>;
-  listMembers(groupId: number): Promise<GroupMember[]>;
+  /** The current members, owner first, then admins, then by join. */
+  listMembers(groupId: number): Promise<Membership[]>;
+  /** Of `uids`, the current members of the group. */
+  findMembers(groupId: number, uids: string[]): Promise<Membership[]>;
+  /** For each group: its owner's membership, the user's (if a member), and how many admins and muted members it has. */
+  describeGroups(groupIds: number[], uid: string, now: number): Promise<Map<number, GroupFacts>>;
   /** The groups the user belongs to now, oldest first. */
   listGroupsOf(uid: string): Promise<Group[]>;
   /**
@@ -64,6 +71,21 @@ interface EventOf<K extends string, D> {
 /** An event about a message; `groupId` is set for a group message's events. */
 export type NewMessageEvent = (EventOf<'revoke', RevokeEventData> | EventOf<'focus', FocusEventData>) & { mid: number; groupId?: number };
 
+/** A group about to be created: its settings, owner, key and markId. */
+export type NewGroup = Omit<Group, 'id' | 'memberNum'>;
+
+export type GroupChanges = Partial<GroupSettings> & { ownerId?: string; memberNumDelta?: number; disbandedId?: number };
+
+/** What a group's description needs beyond the group row. */
+export interface GroupFacts {
+  owner: Membership;
+  /** The user's membership, when they are a member. */
+  person?: Membership;
+  adminNum: number;
+  /** Members muted now. */
+  muteNum: number;
+}
+
 /** A device as its comet Auth describes it. */
 export interface KnownDevice {
   uuid: string;
@@ -84,6 +106,8 @@ export type NewGroupEvent = (
   | EventOf<'join' | 'leave', MembershipEventData>
   | EventOf<'disband', DisbandEventData>
   | EventOf<'role', RoleEventData>
+  | EventOf<'muteTime', MuteTimeEventData>
+  | EventOf<'setting', SettingEventData>
 ) & { groupId: number };
 
 export interface WriteTransaction {
@@ -123,11 +147,16 @@ export interface WriteTransaction {
    * Creates a group whose first event is the SignInGroup of its members (the owner first); the group's id is
    * that event's id.
    */
-  createGroup(name: string, ownerId: string, memberIds: string[], createdAt: number): Promise<Group>;
+  createGroup(group: NewGroup, memberIds: string[]): Promise<Group>;
+  /** Whether a group (even a disbanded one) has this markId. */
+  isMarkIdTaken(markId: string): Promise<boolean>;
   /** Opens memberships starting at event `joinedId`. */
   addMembers(groupId: number, uids: string[], memberType: MemberType, joinedId: number): Promise<void>;
   /** Closes the current memberships of `uids` (every member when undefined) at event `leftId`. */
   closeMemberships(groupId: number, leftId: number, uids?: string[]): Promise<void>;
   setMemberType(groupId: number, uid: string, memberType: MemberType): Promise<void>;
-  updateGroup(groupId: number, changes: { ownerId?: string; memberNumDelta?: number; disbandedId?: number }): Promise<void>;
+  /** Mutes the current members `uids` until `mutedUntil` (0: lifts their mute). */
+  setMutedUntil(groupId: number, uids: string[], mutedUntil: number): Promise<void>;
+  setMemberName(groupId: number, uid: string, memberName: string): Promise<void>;
+  updateGroup(groupId: number, changes: GroupChanges): Promise<void>;
 }

@@ -98,6 +98,8 @@ function subscribe() {
 function onEvent(event) {
   switch (event.type) {
     case 'message':
+      // Group notices (msgType 7) are for dtalk clients; the demo words the group frame of the same change.
+      if (event.record.msgType === MsgType.Notice) return undefined;
       return addMessage(event.record);
     case 'revoke':
       return markRevoked(event.logId, event.operator);
@@ -209,13 +211,15 @@ function describe(record) {
   }
 }
 
-function groupNotice({ event, groupId, uids, memberType }) {
+function groupNotice({ event, groupId, uids, memberType, memberMuteTime }) {
   const who = uids.map((uid) => (uid === session.uid ? 'you' : uid)).join(', ');
   const name = groupName(String(groupId));
   switch (event) {
     case 'join': return `${who} joined #${name}`;
     case 'leave': return `${who} left #${name}`;
     case 'disband': return `#${name} was disbanded`;
+    case 'muteTime': return `${who} ${memberMuteTime === 0 ? 'may post again' : 'muted'} in #${name}`;
+    case 'name': case 'avatar': case 'joinType': case 'friendType': case 'muteType': return `#${name}: ${event} changed`;
     default: return `${who} became ${memberType === 1 ? 'an admin' : memberType === 2 ? 'the owner' : 'a member'} of #${name}`;
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { codec } from '../helpers/client.js';
-import { CometClient, CometOp, DtalkIdentity, sealed } from '../helpers/dtalk.js';
+import { CometClient, CometOp, DtalkIdentity, openGroupText, sealed, sealedForGroup } from '../helpers/dtalk.js';
 import type { DtalkDevice } from '../helpers/dtalk-device.js';
 import { describeOnEngines } from '../helpers/engines.js';
 import { expectOk } from '../helpers/groups.js';
@@ -155,6 +155,35 @@ describeOnEngines('dtalk clients on the comet socket', (engine) => {
     assert.equal(signal.reliable, false);
     assert.equal(phone.frames.filter((f) => f.op === CometOp.ReceiveMsg && codec.decodeStreamRecord(f.body).signal?.type === 14).length, 0);
     assert.deepEqual(await streamIds(alice.uid), []);
+  });
+
+  it('lets a desktop and a phone share a group: they get its key, and exchange messages sealed with it over the socket and HTTP', async () => {
+    const alice = new DtalkIdentity();
+    const bob = new DtalkIdentity();
+    const bobPhone = await device(bob, 'phone', last());
+    const created = await expectOk(alice.http(first()).post<{ id: number; key: string }>('/group/app/create-group', { name: 'team', memberIds: [bob.uid] }));
+    const { groups } = await expectOk(bob.http(last()).post<{ groups: Array<{ idStr: string; key: string }> }>('/group/app/group-list', {}));
+    assert.deepEqual(groups.map((group) => [group.idStr, group.key]), [[String(created.id), created.key]]);
+
+    const aliceDesktop = await device(alice, 'desktop');
+    const groupMessage = (text: string) =>
+      codec.encodePush({ channelType: 1, msgId: `g-${text}`, targetId: String(created.id), msgType: 1, msg: sealedForGroup(text, created.key) });
+    assert.equal((await aliceDesktop.sendMessage(groupMessage('over the socket'))).state, 'sent');
+    await expectOk(alice.http(first()).upload('/record/push', groupMessage('over HTTP'), 'message'));
+
+    // The phone got the join (SignInGroup, 10), the notice of it (msgType 7), then both messages, which it opens.
+    await bobPhone.until(() => bobPhone.processed.filter((record) => record.common?.msgType === 1).length === 2, 'both group messages');
+    assert.deepEqual(bobPhone.processed.map((record) => record.signal?.type ?? record.common!.msgType), [10, 7, 1, 1]);
+    const texts = bobPhone.processed.filter((record) => record.common?.msgType === 1).map((record) => openGroupText(record.common!.msg, created.key));
+    assert.deepEqual(texts, ['over the socket', 'over HTTP']);
+
+    // Muted, a member's sends end as failures on both kinds of client.
+    await expectOk(alice.http(first()).post('/group/app/member/muteTime', { id: created.id, memberIds: [bob.uid], muteTime: 60_000 }));
+    assert.deepEqual(await bobPhone.sendMessage(groupMessage('muted phone')), { state: 'failed' });
+    const bobDesktop = await device(bob, 'desktop');
+    assert.deepEqual(await bobDesktop.sendMessage(groupMessage('muted desktop')), { state: 'failed' });
+    const refusal = bobDesktop.frames.find((frame) => frame.op === CometOp.SendMsgReply)!;
+    assert.equal((JSON.parse(Buffer.from(refusal.body.subarray(1)).toString()) as { result: number }).result, -1019);
   });
 
   it('closes normally (1000) on Disconnect (op 5)', async () => {

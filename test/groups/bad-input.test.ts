@@ -11,9 +11,20 @@ describeOnEngines('groups: bad input', (engine) => {
   });
 
   const cases: Array<[string, string, (id: number) => object, RegExp]> = [
-    ['id "abc"', '/app/group-info', () => ({ id: 'abc' }), /^id must be a positive integer/],
-    ['id 0', '/app/group-member-list', () => ({ id: 0 }), /^id /],
-    ['a missing id', '/app/group-exit', () => ({}), /^id is required$/],
+    ['id "abc"', '/group/app/group-info', () => ({ id: 'abc' }), /^id must be a positive integer/],
+    ['id 0', '/group/app/group-member-list', () => ({ id: 0 }), /^id /],
+    ['a missing id', '/group/app/group-exit', () => ({}), /^id or idStr is required$/],
+    ['an idStr beyond 2^53', '/group/app/group-info', () => ({ idStr: '9007199254740993' }), /^idStr must be below 2\^53$/],
+    ['an idStr of 20 digits', '/group/app/group-info', () => ({ idStr: '92233720368547758070' }), /^idStr must be a group id/],
+    ['an id beyond 2^53', '/group/app/group-info', () => ({ id: 2 ** 60 }), /^id must be a positive integer/],
+    ['an idStr that is a number', '/group/app/group-info', (id) => ({ idStr: id }), /^idStr must be a group id as a decimal string$/],
+    ['a muteTime over 24 h', '/group/app/member/muteTime', (id) => ({ id, memberIds: ['x'], muteTime: 86_400_001 }), /^muteTime must be 0/],
+    ['a negative muteTime', '/group/app/member/muteTime', (id) => ({ id, memberIds: ['x'], muteTime: -1 }), /^muteTime /],
+    ['no memberIds to mute', '/group/app/member/muteTime', (id) => ({ id, memberIds: [], muteTime: 0 }), /^memberIds /],
+    ['joinType 3', '/group/app/joinType', (id) => ({ id, joinType: 3 }), /^joinType /],
+    ['muteType "1"', '/group/app/muteType', (id) => ({ id, muteType: '1' }), /^muteType /],
+    ['a name of 1025 characters', '/group/app/name', (id) => ({ id, name: 'x'.repeat(1025) }), /^name must be a string of at most 1024 characters$/],
+    ['a missing inviterId', '/group/app/join-group', (id) => ({ id }), /^inviterId is required$/],
     ['memberIds that is not an array', '/app/group-remove', (id) => ({ id, memberIds: 'bob' }), /^memberIds must be an array of uids/],
     ['memberIds with an empty id', '/app/group-remove', (id) => ({ id, memberIds: ['ok', ''] }), /^memberIds\.1 must be a uid/],
     ['newMemberIds that is not an array', '/app/invite-group-members', (id) => ({ id, newMemberIds: { uid: 'x' } }), /^newMemberIds /],

@@ -18,22 +18,38 @@ describeOnEngines('groups: membership and roles', (engine) => {
   const members = async (client = g.owner) =>
     new Map((await expectOk(client.post<{ members: Member[] }>('/app/group-member-list', { id: g.groupId }))).members.map((m) => [m.memberId, m.memberType]));
 
-  it('creates a group whose creator is the owner, answering id, idStr, name, memberNum and members', async () => {
+  it("creates a group whose creator is the owner, answering dtalk's GroupInfo with its members", async () => {
     const [owner, bob] = [uniqueUid('owner'), uniqueUid('bob')];
     const client = await chatlog().client(owner);
-    const reply = await client.post('/app/create-group', { name: 'friends', memberIds: [bob, bob, owner] });
+    const reply = await client.post('/group/app/create-group', { name: 'friends', avatar: 'https://a/b.png', introduce: 'hi', memberIds: [bob, bob, owner] });
     assert.equal(reply.status, 200);
-    const { id } = reply.data as { id: number };
-    assert.ok(Number.isSafeInteger(id) && id > 0);
+    const data = reply.data as { id: number; markId: string; key: string; createTime: number };
+    assert.ok(Number.isSafeInteger(data.id) && data.id > 0);
+    assert.match(data.markId, /^[1-9][0-9]{7}$/);
+    assert.match(data.key, /^[0-9a-f]{32}$/);
+    const ownerMember = { memberId: owner, memberName: '', memberType: 2, memberMuteTime: 0 };
     assert.deepEqual(reply.data, {
-      id,
-      idStr: String(id),
+      id: data.id,
+      idStr: String(data.id),
+      markId: data.markId,
       name: 'friends',
+      publicName: 'friends',
+      avatar: 'https://a/b.png',
+      introduce: 'hi',
+      owner: ownerMember,
+      person: ownerMember,
       memberNum: 2,
-      members: [
-        { memberId: owner, memberType: 2 },
-        { memberId: bob, memberType: 0 },
-      ],
+      maximum: 5,
+      status: 0,
+      createTime: data.createTime,
+      joinType: 0,
+      muteType: 0,
+      friendType: 0,
+      muteNum: 0,
+      adminNum: 0,
+      key: data.key,
+      groupType: 0,
+      members: [ownerMember, { memberId: bob, memberName: '', memberType: 0, memberMuteTime: 0 }],
     });
   });
 
@@ -59,9 +75,13 @@ describeOnEngines('groups: membership and roles', (engine) => {
   });
 
   it('shows group-info and group-member-list to members, -1019 to a former member and a stranger', async () => {
-    const info = await expectOk(g.member.post('/app/group-info', { id: String(g.groupId) }));
-    assert.deepEqual(Object.keys(info).sort(), ['createTime', 'id', 'idStr', 'memberNum', 'name', 'owner']);
-    assert.equal(info.owner, g.uids.owner);
+    const info = await expectOk(g.member.post<{ owner: { memberId: string }; person: { memberId: string }; memberNum: number }>('/app/group-info', { id: String(g.groupId) }));
+    assert.deepEqual(Object.keys(info).sort(), [
+      'adminNum', 'avatar', 'createTime', 'friendType', 'groupType', 'id', 'idStr', 'introduce', 'joinType', 'key', 'markId', 'maximum',
+      'memberNum', 'members', 'muteNum', 'muteType', 'name', 'owner', 'person', 'publicName', 'status',
+    ]);
+    assert.equal(info.owner.memberId, g.uids.owner);
+    assert.equal(info.person.memberId, g.uids.member);
     assert.equal(info.memberNum, 3);
     assert.deepEqual(await members(g.member), new Map([[g.uids.owner, 2], [g.uids.admin, 1], [g.uids.member, 0]]));
     for (const outsider of [g.former, g.stranger]) {
@@ -81,12 +101,12 @@ describeOnEngines('groups: membership and roles', (engine) => {
     assert.deepEqual((await expectOk(g.former.post<{ groups: unknown[] }>('/app/group-list', {}))).groups, []);
   });
 
-  it('lets the owner and an admin invite, counting members already in once, and refuses the others', async () => {
+  it('lets members invite, counting members already in once, and refuses former members and strangers', async () => {
     const [x, y] = [uniqueUid('x'), uniqueUid('y')];
     const reply = await g.owner.post('/app/invite-group-members', { id: g.groupId, newMemberIds: [x, x, g.uids.member] });
     assert.deepEqual(reply.data, { id: g.groupId, idStr: String(g.groupId), memberNum: 4 });
-    assert.equal((await g.admin.post('/app/invite-group-members', { id: g.groupId, newMemberIds: [y] })).data?.memberNum, 5);
-    for (const client of [g.member, g.former, g.stranger]) {
+    assert.equal((await g.member.post('/app/invite-group-members', { id: g.groupId, newMemberIds: [y] })).data?.memberNum, 5);
+    for (const client of [g.former, g.stranger]) {
       assert.equal((await client.post('/app/invite-group-members', { id: g.groupId, newMemberIds: [uniqueUid('z')] })).result, -1019);
     }
   });
@@ -132,7 +152,7 @@ describeOnEngines('groups: membership and roles', (engine) => {
     await expectOk(g.owner.post('/app/change-owner', { id: g.groupId, memberId: g.uids.member }));
     assert.deepEqual(await members(g.member), new Map([[g.uids.owner, 0], [g.uids.admin, 1], [g.uids.member, 2]]));
     await expectOk(g.owner.post('/app/group-exit', { id: g.groupId }));
-    assert.equal((await expectOk(g.member.post<{ owner: string }>('/app/group-info', { id: g.groupId }))).owner, g.uids.member);
+    assert.equal((await expectOk(g.member.post<{ owner: { memberId: string } }>('/app/group-info', { id: g.groupId }))).owner.memberId, g.uids.member);
   });
 
   it('lets only the owner hand over the group, to a member', async () => {

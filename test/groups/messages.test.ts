@@ -5,9 +5,13 @@ import { castGroup, expectOk, type GroupCast } from '../helpers/groups.js';
 import { uniqueUid, useChatlog } from '../helpers/server.js';
 import type { TestClient } from '../helpers/client.js';
 
-/** The stream as a list of short labels: "msg:<content>", "join:<uids>", "leave:<uids>", "disband", "role:<uid>=<type>". */
+/**
+ * The stream as a list of short labels: "msg:<content>", "notice:<NoticeMsgType>", "join:<uids>", "leave:<uids>",
+ * "disband", "role:<uid>=<type>".
+ */
 async function streamOf(client: TestClient): Promise<string[]> {
   return (await client.syncAll()).map((record) => {
+    if (record.common?.msgType === 7) return `notice:${(codec.decodeContent(7, record.common.msg) as { type?: number }).type ?? 0}`;
     if (record.common) return `msg:${(codec.decodeContent(record.common.msgType, record.common.msg) as { content: string }).content}`;
     const signal = record.signal!;
     if (signal.join) return `join:${signal.join.uid.join(',')}`;
@@ -32,7 +36,7 @@ describeOnEngines('groups: messages and streams', (engine) => {
     assert.equal(sent.result, 0, sent.message);
     for (const client of [g.owner, g.admin, g.member]) {
       const records = await client.syncAll();
-      const message = records.find((record) => record.common)!.common!;
+      const message = records.find((record) => record.common?.msgType === 1)!.common!;
       assert.equal(message.mid, sent.data.logId);
       assert.equal(message.channelType, 1);
       assert.equal(message.target, String(g.groupId));
@@ -44,11 +48,13 @@ describeOnEngines('groups: messages and streams', (engine) => {
 
   it('shows each member the membership events of their stay: the joiner their join, the leaver their leave', async () => {
     const { owner, admin, member, former } = g.uids;
-    assert.deepEqual(await streamOf(g.owner), [`join:${owner},${admin},${member},${former}`, `role:${admin}=1`, `leave:${former}`]);
-    assert.deepEqual(await streamOf(g.former), [`join:${owner},${admin},${member},${former}`, `role:${admin}=1`, `leave:${former}`]);
+    // Each change with its group notice (msgType 7): SignInGroup (1) after a join, SignOutGroup (2) before a leave.
+    const stay = [`join:${owner},${admin},${member},${former}`, 'notice:1', `role:${admin}=1`, 'notice:2', `leave:${former}`];
+    assert.deepEqual(await streamOf(g.owner), stay);
+    assert.deepEqual(await streamOf(g.former), stay);
     const late = uniqueUid('late');
     await expectOk(g.owner.post('/app/invite-group-members', { id: g.groupId, newMemberIds: [late] }));
-    assert.deepEqual(await streamOf(await chatlog().client(late)), [`join:${late}`]);
+    assert.deepEqual(await streamOf(await chatlog().client(late)), [`join:${late}`, 'notice:1']);
   });
 
   it('merges private and group events in one ascending id order in sync', async () => {
@@ -67,9 +73,9 @@ describeOnEngines('groups: messages and streams', (engine) => {
     await expectOk(g.owner.post('/app/invite-group-members', { id: g.groupId, newMemberIds: [late] }));
     await g.member.sendGroupText(g.groupId, 'after');
     const lateClient = await chatlog().client(late);
-    assert.deepEqual(await streamOf(lateClient), [`join:${late}`, 'msg:after']);
+    assert.deepEqual(await streamOf(lateClient), [`join:${late}`, 'notice:1', 'msg:after']);
     const history = await expectOk(lateClient.groupHistory({ groupId: g.groupId, count: 100 }));
-    assert.deepEqual(history.records.map((record) => (record.content as { content: string }).content), ['after']);
+    assert.deepEqual(history.records.map((record) => (record.msgType === 7 ? 'notice' : (record.content as { content: string }).content)), ['after', 'notice']);
   });
 
   it('stops showing a removed member new messages and refuses their posts', async () => {
@@ -77,7 +83,8 @@ describeOnEngines('groups: messages and streams', (engine) => {
     await expectOk(g.owner.post('/app/group-remove', { id: g.groupId, memberIds: [g.uids.member] }));
     await g.admin.sendGroupText(g.groupId, 'after removal');
     const stream = await streamOf(g.member);
-    assert.deepEqual(stream.slice(-2), ['msg:while in', `leave:${g.uids.member}`]);
+    // The KickOutGroup notice (3) comes first, so that those removed see it.
+    assert.deepEqual(stream.slice(-3), ['msg:while in', 'notice:3', `leave:${g.uids.member}`]);
     const post = await g.member.sendGroupText(g.groupId, 'let me in');
     assert.equal(post.status, 403);
     assert.equal(post.result, -1019);
@@ -96,7 +103,7 @@ describeOnEngines('groups: messages and streams', (engine) => {
     await g.member.sendGroupText(g.groupId, 'last words');
     await expectOk(g.owner.post('/app/group-disband', { id: g.groupId }));
     for (const client of [g.owner, g.admin, g.member]) {
-      assert.deepEqual((await streamOf(client)).slice(-2), ['msg:last words', 'disband']);
+      assert.deepEqual((await streamOf(client)).slice(-3), ['msg:last words', 'notice:4', 'disband']);
       assert.equal((await client.sendGroupText(g.groupId, 'anyone?')).result, -1007);
     }
     assert.equal((await streamOf(g.former)).includes('disband'), false);
@@ -106,10 +113,11 @@ describeOnEngines('groups: messages and streams', (engine) => {
     const ids: number[] = [];
     for (const text of ['one', 'two', 'three']) ids.push((await g.member.sendGroupText(g.groupId, text)).data.logId);
     const all = await expectOk(g.owner.groupHistory({ groupId: String(g.groupId), count: 100 }));
-    assert.deepEqual(all.records.map((record) => record.logId), ids.map(String).reverse());
-    assert.equal(all.records[0]!.channelType, 1);
-    assert.equal(all.records[0]!.targetId, String(g.groupId));
-    assert.deepEqual(all.records[0]!.content, { content: 'three' });
+    const texts = all.records.filter((record) => record.msgType === 1);
+    assert.deepEqual(texts.map((record) => record.logId), ids.map(String).reverse());
+    assert.equal(texts[0]!.channelType, 1);
+    assert.equal(texts[0]!.targetId, String(g.groupId));
+    assert.deepEqual(texts[0]!.content, { content: 'three' });
     const page = await expectOk(g.owner.groupHistory({ groupId: g.groupId, count: 1, logId: ids[2] }));
     assert.deepEqual(page.records.map((record) => record.logId), [String(ids[1])]);
     for (const outsider of [g.stranger, g.former]) assert.equal((await outsider.groupHistory({ groupId: g.groupId, count: 10 })).result, -1019);

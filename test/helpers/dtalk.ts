@@ -1,4 +1,4 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { sha256 } from '@noble/hashes/sha2.js';
@@ -120,4 +120,20 @@ export function sealed(text: string): Buffer {
     const bytes = Buffer.concat([cipher.update(encodeText(text)), cipher.final(), cipher.getAuthTag(), iv]);
     if (codec.readContent(1, bytes) === null) return bytes;
   }
+}
+
+/** A group body as the dtalk clients seal it: AES-CBC (PKCS#7) with the group's hex key, IV ‖ ciphertext. */
+export function sealedForGroup(text: string, keyHex: string): Buffer {
+  const key = Buffer.from(keyHex, 'hex');
+  const iv = randomBytes(16);
+  const cipher = createCipheriv(`aes-${key.length * 8}-cbc`, key, iv);
+  return Buffer.concat([iv, cipher.update(encodeText(text)), cipher.final()]);
+}
+
+/** The text of a group body sealed with `keyHex`, as a member's client opens it. */
+export function openGroupText(bytes: Uint8Array, keyHex: string): string {
+  const key = Buffer.from(keyHex, 'hex');
+  const decipher = createDecipheriv(`aes-${key.length * 8}-cbc`, key, bytes.subarray(0, 16));
+  const plain = Buffer.concat([decipher.update(bytes.subarray(16)), decipher.final()]);
+  return (codec.decodeContent(1, plain) as { content: string }).content;
 }

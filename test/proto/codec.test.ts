@@ -136,6 +136,12 @@ describe('imparse codec', () => {
       });
     }
 
+    it('reads a group notice (msgType 7) with its body in the JSON form, and offers no schema to send one', () => {
+      const msg = codec.encodeNotice('signIn', { group: 7, inviter: 'alice', members: ['bob', 'carol'] });
+      assert.deepEqual(codec.decodeContent(7, msg), { type: 1, body: { group: 7, inviter: 'alice', members: ['bob', 'carol'] } });
+      assert.equal(codec.contentSchema(7), undefined);
+    });
+
     it('numbers a ContactCard as the Android client does: avatar = 3, name = 4', () => {
       const bytes = codec.encodeContent(13, { type: 1, id: 'uid-1', name: 'Ann', avatar: 'https://a/ann.png' });
       // Field 3, length-delimited (0x1a), holds the avatar; field 4 (0x22) the name.
@@ -178,7 +184,7 @@ describe('imparse codec', () => {
     });
 
     it('refuses a msgType that has no body', () => {
-      for (const msgType of [0, 7, 9, 11, 14, -1]) {
+      for (const msgType of [0, 9, 11, 14, -1]) {
         assertInvalid(() => codec.decodeContent(msgType, new Uint8Array(0)), `msgType ${msgType} is not supported`);
         assertInvalid(() => codec.encodeContent(msgType, {}), `msgType ${msgType} is not supported`);
       }
