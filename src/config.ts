@@ -39,18 +39,28 @@ export interface Config {
   maxMessageBytes: number;
   maxGroupMembers: number;
   wsMaxBufferedBytes: number;
+  /** Most sockets (/ws and /sub together) one uid may hold on an instance; past it the oldest is closed. */
+  maxSocketsPerUid: number;
+  /** Most comet sockets open and not yet signed in, on an instance. */
+  cometMaxPendingAuth: number;
   /** Most writes committed in one transaction (group commit); 1 turns batching off. */
   writeBatchMax: number;
   /** Sends per uid; undefined: unlimited. */
   rateLimitSends?: RateLimit;
   logLevel: LogLevel;
-  production: boolean;
+  /**
+   * NODE_ENV unset, `development` or `test`: the development conveniences (a public JWT secret, POST /dev/token)
+   * are allowed. Anything else, `production` or a typo such as `prod`, is treated as production.
+   */
+  development: boolean;
 }
 
-/** Known to everyone, so only ever used outside production, and announced with a warning. */
+/** Known to everyone, so only ever used in development, and announced with a warning. */
 export const DEVELOPMENT_JWT_SECRET = 'chatlog-development-secret-not-for-production';
 
 export const DEFAULT_SQLITE_FILE = './data/chatlog.db';
+
+const MIN_SECRET_BYTES = 32;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -100,7 +110,8 @@ export function loadConfig(env: Env): Config {
     return false;
   };
 
-  const production = read('NODE_ENV') === 'production';
+  const nodeEnv = read('NODE_ENV');
+  const development = nodeEnv === undefined || nodeEnv === 'development' || nodeEnv === 'test';
 
   const port = integer('PORT', 8080, 0, 65535);
   const host = read('HOST');
@@ -125,11 +136,15 @@ export function loadConfig(env: Env): Config {
   if (jwt.secret !== undefined && jwt.publicKey !== undefined) {
     problems.push('JWT_SECRET and JWT_PUBLIC_KEY are exclusive: set one of them');
   }
+  // An HS256 secret is as strong as it is long: RFC 7518 asks for at least the hash size, 256 bits.
+  if (!development && jwt.secret !== undefined && Buffer.byteLength(jwt.secret) < MIN_SECRET_BYTES) {
+    problems.push(`JWT_SECRET must be at least ${MIN_SECRET_BYTES} bytes outside development (NODE_ENV=${nodeEnv})`);
+  }
   if (jwt.publicKey !== undefined && !jwt.publicKey.includes('-----BEGIN PUBLIC KEY-----')) {
     problems.push('JWT_PUBLIC_KEY must be a PEM public key (-----BEGIN PUBLIC KEY-----)');
   }
   if (jwt.secret === undefined && jwt.publicKey === undefined) {
-    if (production) problems.push('JWT_SECRET (or JWT_PUBLIC_KEY) is required when NODE_ENV=production');
+    if (!development) problems.push(`JWT_SECRET (or JWT_PUBLIC_KEY) is required outside development (NODE_ENV=${nodeEnv})`);
     jwt.secret = DEVELOPMENT_JWT_SECRET;
     jwt.usingDevelopmentSecret = true;
   }
@@ -173,10 +188,12 @@ export function loadConfig(env: Env): Config {
     maxMessageBytes: integer('MAX_MESSAGE_BYTES', 65_536, 256, 16 * 1024 * 1024),
     maxGroupMembers: integer('MAX_GROUP_MEMBERS', 10_000, 2, 1_000_000),
     wsMaxBufferedBytes: integer('WS_MAX_BUFFERED_BYTES', 1_048_576, 1024, 1024 * 1024 * 1024),
+    maxSocketsPerUid: integer('MAX_SOCKETS_PER_UID', 32, 1, 100_000),
+    cometMaxPendingAuth: integer('COMET_MAX_PENDING_AUTH', 1024, 1, 1_000_000),
     writeBatchMax: integer('WRITE_BATCH_MAX', 64, 1, 1000),
     rateLimitSends,
     logLevel: LOG_LEVELS.includes(logLevelText as LogLevel) ? (logLevelText as LogLevel) : 'info',
-    production,
+    development,
   };
   if (problems.length > 0) throw new ConfigError(problems);
   return config;

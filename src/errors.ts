@@ -78,6 +78,15 @@ export class AppError extends Error {
     return new AppError(ErrorCode.StorageUnavailable, 'storage is unavailable; nothing was written, retry later', { cause });
   }
 
+  /** Storage failed while committing: the write may or may not be there. Not -1009, which promises it is not. */
+  static outcomeUnknown(cause: unknown): AppError {
+    return new AppError(
+      ErrorCode.ServerError,
+      'storage failed while committing, so the change may have been saved: a push may be sent again with the same msgId; check other changes before repeating them',
+      { cause },
+    );
+  }
+
   static unauthenticated(message: string): AppError {
     return new AppError(ErrorCode.Unauthenticated, message);
   }

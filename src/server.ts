@@ -115,6 +115,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     bus,
     logger,
     onDelivered: () => metrics.eventsDelivered.inc(),
+    maxSocketsPerUid: config.maxSocketsPerUid,
     ws: {
       codec,
       credentials,
@@ -131,6 +132,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       sendLimiter,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       maxUnackedFrames: COMET_MAX_UNACKED_FRAMES,
+      maxPendingAuth: config.cometMaxPendingAuth,
       timings: { authTimeoutMs: 8000, heartbeatTimeoutMs: config.cometHeartbeatTimeoutMs, resendMs: config.cometResendMs, maxResends: 5, ...options.cometTimings },
     },
   });

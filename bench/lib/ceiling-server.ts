@@ -29,7 +29,7 @@ app.use(async (ctx) => {
     return;
   }
   try {
-    await readMessagePart(ctx.req, config.maxMessageBytes);
+    await readMessagePart(ctx, config.maxMessageBytes);
     ctx.body = { result: 0, message: 'OK', data: { logId: ++logId, datetime: Date.now() } };
   } catch (err) {
     const status = err instanceof AppError ? err.status : 500;

@@ -1,12 +1,12 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { AppError } from '../errors.js';
 import { verifyDtalkSignature } from './dtalk-signature.js';
-import type { Authenticator } from './jwt.js';
+import type { Authenticator, Caller } from './jwt.js';
 
 /** Who is calling: from HTTP headers, or from a bare token (a WebSocket query string, a comet Auth frame). */
 export interface Credentials {
-  fromHeaders(headers: IncomingHttpHeaders): Promise<string>;
-  fromToken(token: string): Promise<string>;
+  fromHeaders(headers: IncomingHttpHeaders): Promise<Caller>;
+  fromToken(token: string): Promise<Caller>;
 }
 
 export interface CredentialOptions {
@@ -20,7 +20,8 @@ export interface CredentialOptions {
 /** JWT bearer tokens always; dtalk FZM-SIGNATURE tokens when `dtalkSignature` is on. */
 export function createCredentials(verifyJwt: Authenticator, options: CredentialOptions): Credentials {
   const now = options.now ?? Date.now;
-  const signature = async (token: string) => verifyDtalkSignature(token, { now: now(), maxSkewMs: options.maxClockSkewMs });
+  // A signature token is checked when it is presented, as dtalk did: a socket it opened does not expire with it.
+  const signature = async (token: string): Promise<Caller> => ({ uid: verifyDtalkSignature(token, { now: now(), maxSkewMs: options.maxClockSkewMs }) });
   return {
     async fromHeaders(headers) {
       const authorization = headers.authorization;

@@ -2,10 +2,16 @@ import { createPublicKey, type KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, errors as joseErrors } from 'jose';
 import type { JwtConfig } from '../config.js';
 import { AppError } from '../errors.js';
-import { isValidUid } from '../uid.js';
+import { isValidUid } from '../strings.js';
 
-/** Turns a bearer token into the caller's uid, or throws -1010 / -1011. */
-export type Authenticator = (token: string) => Promise<string>;
+/** Who is calling, and until when their credentials hold (a JWT's exp; a signature token is checked once). */
+export interface Caller {
+  uid: string;
+  expiresAt?: number;
+}
+
+/** Turns a bearer token into the caller, or throws -1010 / -1011. */
+export type Authenticator = (token: string) => Promise<Caller>;
 
 interface VerificationKey {
   key: Uint8Array | KeyObject;
@@ -29,7 +35,7 @@ export function createJwtAuthenticator(config: JwtConfig): Authenticator {
   const verified = new Map<string, { uid: string; expiresAt: number }>();
   return async (token) => {
     const hit = verified.get(token);
-    if (hit && hit.expiresAt > Date.now()) return hit.uid;
+    if (hit && hit.expiresAt > Date.now()) return hit;
     verified.delete(token);
 
     let payload;
@@ -51,8 +57,9 @@ export function createJwtAuthenticator(config: JwtConfig): Authenticator {
     }
     // Only verified tokens are kept, each until its exp: a cached answer is the answer jose would give.
     if (verified.size >= CACHE_SIZE) verified.delete(verified.keys().next().value!);
-    verified.set(token, { uid, expiresAt: payload.exp! * 1000 });
-    return uid;
+    const caller = { uid, expiresAt: payload.exp! * 1000 };
+    verified.set(token, caller);
+    return caller;
   };
 }
 

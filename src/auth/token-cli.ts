@@ -1,7 +1,7 @@
 /** `npm run token -- <uid> [ttl]`: prints an HS256 token for uid, signed with the configured JWT_SECRET. */
 import 'dotenv/config';
 import { ConfigError, loadConfig, parseDuration } from '../config.js';
-import { isValidUid } from '../uid.js';
+import { isValidUid } from '../strings.js';
 import { signToken } from './jwt.js';
 
 async function main(args: string[]): Promise<number> {

@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Credentials } from '../auth/credentials.js';
+import type { Caller } from '../auth/jwt.js';
 import type { EventBus, LiveSignal } from '../bus/event-bus.js';
 import { Channel, type StreamEvent } from '../domain.js';
 import { AppError, ErrorCode } from '../errors.js';
@@ -13,9 +14,10 @@ import type { SendLimiter } from '../ratelimit/send-limiter.js';
 import type { DeviceService } from '../services/device-service.js';
 import type { MessageService } from '../services/message-service.js';
 import { AckWindow } from './comet-ack-window.js';
-import { CometOp, FrameError, decodeSocketFrame, encodeSocketFrame, type SocketFrame } from './comet-socket-frame.js';
+import { CometOp, FrameError, MAX_BODY_LENGTH, decodeSocketFrame, encodeSocketFrame, type SocketFrame } from './comet-socket-frame.js';
 import type { StreamFanout, Subscriber } from './stream-fanout.js';
-import { closeAll } from './upgrade.js';
+import { expireAt, type UserSockets } from './socket-policy.js';
+import { closeAll, refuseUpgrade } from './upgrade.js';
 
 export interface CometTimings {
   /** The Auth frame must come this soon after the socket opens. */
@@ -43,6 +45,9 @@ export interface CometEndpointOptions {
   maxBufferedBytes: number;
   /** Most stream frames waiting for an acknowledgement before pushing waits. */
   maxUnackedFrames: number;
+  /** Most sockets open and not yet signed in. */
+  maxPendingAuth: number;
+  userSockets: UserSockets;
 }
 
 const CLOSE_NORMAL = 1000;
@@ -79,6 +84,8 @@ interface CometConnection {
   device?: CometDevice;
   subscriber?: Subscriber;
   window?: AckWindow;
+  /** Closes the socket when its JWT expires (a signature token is checked at Auth only, as in dtalk). */
+  cancelExpiry?: () => void;
   /** Frames are handled one at a time, in order: a send right after Auth waits for it. */
   queue: Promise<void>;
   lastHeartbeat: number;
@@ -99,6 +106,8 @@ export class CometEndpoint {
   private readonly timer: NodeJS.Timeout;
   private readonly instance = randomUUID();
   private counter = 0;
+  /** Sockets open and not yet signed in. */
+  private pendingAuth = 0;
 
   constructor(private readonly options: CometEndpointOptions) {
     this.timer = setInterval(() => this.tick(), Math.min(options.timings.resendMs, 1000));
@@ -106,8 +115,15 @@ export class CometEndpoint {
     options.bus.subscribe({ onLiveSignal: (signal) => this.onLiveSignal(signal) });
   }
 
-  /** Authentication comes in the first frame, as dtalk clients send it; the socket closes if it does not. */
+  /**
+   * Authentication comes in the first frame, as dtalk clients send it; the socket closes if it does not. Sockets
+   * waiting for their Auth are few and short-lived; past the cap, new ones are refused until some sign in.
+   */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.pendingAuth >= this.options.maxPendingAuth) {
+      return refuseUpgrade(socket, 503, -1009, 'too many connections waiting to sign in; try again shortly');
+    }
+    this.pendingAuth++;
     this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws));
   }
 
@@ -142,8 +158,11 @@ export class CometEndpoint {
 
   private closed(connection: CometConnection): void {
     clearTimeout(connection.authTimer);
+    connection.cancelExpiry?.();
     this.connections.delete(connection);
-    if (connection.uid !== undefined) {
+    if (connection.uid === undefined) this.pendingAuth--;
+    else {
+      this.options.userSockets.remove(connection.uid, connection.ws);
       const sockets = this.byUid.get(connection.uid);
       sockets?.delete(connection);
       if (sockets?.size === 0) this.byUid.delete(connection.uid);
@@ -190,11 +209,11 @@ export class CometEndpoint {
   private async authenticate(connection: CometConnection, frame: SocketFrame): Promise<void> {
     const { ws } = connection;
     const { codec, credentials } = this.options;
-    let uid: string;
+    let caller: Caller;
     let device: CometDevice | undefined;
     try {
       const auth = codec.decodeAuthMsg(frame.body);
-      uid = await credentials.fromToken(auth.token);
+      caller = await credentials.fromToken(auth.token);
       device = auth.ext.length > 0 ? deviceOf(codec.decodeDeviceLogin(auth.ext)) : undefined;
     } catch (err) {
       // dtalk clients retry a closed socket with a fresh token; an op 2 with a body would read as success.
@@ -202,6 +221,7 @@ export class CometEndpoint {
       return;
     }
     if (ws.readyState !== WebSocket.OPEN) return;
+    const { uid } = caller;
     const reply = () => this.send(connection, { ...frame, op: CometOp.AuthReply, body: new Uint8Array(0) });
     if (connection.uid !== undefined) {
       if (uid !== connection.uid || device?.uuid !== connection.device?.uuid) {
@@ -210,9 +230,12 @@ export class CometEndpoint {
       return reply();
     }
     clearTimeout(connection.authTimer);
+    this.pendingAuth--;
     connection.uid = uid;
     connection.device = device;
     connection.lastHeartbeat = Date.now();
+    connection.cancelExpiry = expireAt(caller.expiresAt, () => ws.close(CLOSE_PROTOCOL, 'token expired'));
+    this.options.userSockets.add(uid, ws);
     let sockets = this.byUid.get(uid);
     if (!sockets) this.byUid.set(uid, (sockets = new Set()));
     sockets.add(connection);
@@ -294,11 +317,23 @@ export class CometEndpoint {
       ws.close(CLOSE_SLOW_CONSUMER, 'slow consumer: connect again');
       return false;
     }
-    const body = this.options.codec.encodeStreamEvent(event);
+    const body = this.frameBody(event);
     const deliveredMid =
       event.kind === 'message' && event.message.channelType === Channel.ToUser && event.message.senderId !== connection.uid ? event.message.mid : undefined;
     this.push(connection, body, event.id, deliveredMid);
     return true;
+  }
+
+  /**
+   * The Proto of an event, within the protocol's 16 KiB. Only a message can be larger (a JSON client may push up to
+   * MAX_MESSAGE_BYTES): it goes without its body, source and reference, so that the client still learns that a
+   * message is there (its logId, sender and time); its body stays in sync-record and history.
+   */
+  private frameBody(event: StreamEvent): Uint8Array {
+    const { codec } = this.options;
+    const body = codec.encodeStreamEvent(event);
+    if (body.length <= MAX_BODY_LENGTH || event.kind !== 'message') return body;
+    return codec.encodeStreamEvent({ ...event, message: { ...event.message, msg: new Uint8Array(0), source: undefined, reference: undefined } });
   }
 
   private push(connection: CometConnection, body: Uint8Array, eventId?: number, deliveredMid?: number): void {

@@ -5,6 +5,7 @@ import type { EventBus } from '../bus/event-bus.js';
 import type { RecordService } from '../services/record-service.js';
 import { CometEndpoint, type CometEndpointOptions } from './comet-endpoint.js';
 import { StreamFanout } from './stream-fanout.js';
+import { UserSockets } from './socket-policy.js';
 import { refuseUpgrade } from './upgrade.js';
 import { WsEndpoint, type WsEndpointOptions } from './ws-endpoint.js';
 
@@ -14,8 +15,10 @@ export interface GatewayOptions {
   logger: Logger;
   /** Told of every event delivered on either protocol, for metrics. */
   onDelivered?: () => void;
-  ws: Omit<WsEndpointOptions, 'fanout' | 'logger'>;
-  comet: Omit<CometEndpointOptions, 'fanout' | 'logger'>;
+  /** Most sockets (of both protocols) one user may hold on this instance. */
+  maxSocketsPerUid: number;
+  ws: Omit<WsEndpointOptions, 'fanout' | 'logger' | 'userSockets'>;
+  comet: Omit<CometEndpointOptions, 'fanout' | 'logger' | 'userSockets'>;
 }
 
 /**
@@ -31,12 +34,24 @@ export class RealtimeGateway {
   constructor(options: GatewayOptions) {
     this.logger = options.logger;
     const fanout = new StreamFanout(options.records, options.bus, options.logger, options.onDelivered);
-    this.ws = new WsEndpoint({ ...options.ws, fanout, logger: options.logger });
-    this.comet = new CometEndpoint({ ...options.comet, fanout, logger: options.logger });
+    const userSockets = new UserSockets(options.maxSocketsPerUid);
+    this.ws = new WsEndpoint({ ...options.ws, fanout, userSockets, logger: options.logger });
+    this.comet = new CometEndpoint({ ...options.comet, fanout, userSockets, logger: options.logger });
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', (err) => this.logger.debug({ err: err.message }, 'upgrade socket error'));
+    // Whatever a request holds, an error here must not leave the listener: it would end the process.
+    try {
+      this.route(req, socket, head);
+    } catch (err) {
+      this.logger.error({ err }, 'an upgrade could not be handled');
+      if (socket.writable) refuseUpgrade(socket, 500, -1000, 'unexpected server error');
+      else socket.destroy();
+    }
+  }
+
+  private route(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     if (this.closing) return refuseUpgrade(socket, 503, -1009, 'the server is shutting down');
     const url = URL.parse(req.url ?? '/', 'http://localhost');
     if (url === null) return refuseUpgrade(socket, 400, -1012, 'the request target is not a valid URL');

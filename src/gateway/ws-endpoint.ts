@@ -3,11 +3,13 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Credentials } from '../auth/credentials.js';
+import type { Caller } from '../auth/jwt.js';
 import { AppError } from '../errors.js';
 import type { Codec } from '../proto/codec.js';
 import { stringify } from '../json.js';
 import { eventFrame } from './frames.js';
 import type { StreamFanout, Subscriber } from './stream-fanout.js';
+import { expireAt, type UserSockets } from './socket-policy.js';
 import { closeAll, refuseUpgrade } from './upgrade.js';
 
 export interface WsEndpointOptions {
@@ -15,6 +17,7 @@ export interface WsEndpointOptions {
   codec: Codec;
   credentials: Credentials;
   logger: Logger;
+  userSockets: UserSockets;
   /** A socket whose unsent data passes this is closed with 4008 (API.md §6). */
   maxBufferedBytes: number;
   /** The server pings this often and drops a socket that missed a whole period; 30 s by default. */
@@ -22,6 +25,7 @@ export interface WsEndpointOptions {
 }
 
 const CLOSE_INTERNAL_ERROR = 1011;
+const CLOSE_TOKEN_EXPIRED = 4001;
 const CLOSE_SLOW_CONSUMER = 4008;
 
 const POSITION_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
@@ -44,15 +48,19 @@ export class WsEndpoint {
       return refuseUpgrade(socket, 400, -1012, 'since must be an integer >= 0');
     }
     const token = url.searchParams.get('token');
-    const uid = token === null ? this.options.credentials.fromHeaders(req.headers) : this.options.credentials.fromToken(token);
-    uid.then(
-      (uid) => this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, uid, since === null ? undefined : Number(since))),
+    const caller = token === null ? this.options.credentials.fromHeaders(req.headers) : this.options.credentials.fromToken(token);
+    caller.then(
+      (caller) => this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, caller, since === null ? undefined : Number(since))),
       (err: unknown) => {
         if (err instanceof AppError) return refuseUpgrade(socket, 401, err.code, err.message);
         this.options.logger.error({ err }, 'authenticating an upgrade failed');
         refuseUpgrade(socket, 500, -1000, 'unexpected server error');
       },
-    );
+    ).catch((err: unknown) => {
+      // Nothing that goes wrong with one upgrade may become an unhandled rejection, which ends the process.
+      this.options.logger.error({ err }, 'an upgrade could not be completed');
+      socket.destroy();
+    });
   }
 
   get socketCount(): number {
@@ -65,7 +73,7 @@ export class WsEndpoint {
     this.wss.close();
   }
 
-  private open(ws: WebSocket, uid: string, since: number | undefined): void {
+  private open(ws: WebSocket, { uid, expiresAt }: Caller, since: number | undefined): void {
     const subscriber: Subscriber = {
       uid,
       deliver: (event) => this.send(ws, eventFrame(event, this.options.codec)),
@@ -76,7 +84,14 @@ export class WsEndpoint {
     ws.on('error', (err) => this.options.logger.debug({ err: err.message, uid }, 'socket error'));
     ws.on('pong', () => this.alive.set(ws, true));
     ws.on('message', (data, isBinary) => this.onClientFrame(ws, data, isBinary));
-    ws.on('close', () => this.options.fanout.detach(subscriber));
+    this.options.userSockets.add(uid, ws);
+    // The client reconnects with a fresh token and `since`, and loses nothing.
+    const cancelExpiry = expireAt(expiresAt, () => ws.close(CLOSE_TOKEN_EXPIRED, 'token expired'));
+    ws.on('close', () => {
+      cancelExpiry();
+      this.options.userSockets.remove(uid, ws);
+      this.options.fanout.detach(subscriber);
+    });
     void this.options.fanout.attach(subscriber, since, (position) => this.send(ws, { type: 'ready', id: position }));
   }
 

@@ -61,6 +61,8 @@ export function createApp(deps: AppDeps): ChatlogApp {
   const catalog = new ApiCatalog();
   const auth = authMiddleware(deps.credentials);
   const json = jsonBody(JSON_BODY_LIMIT_BYTES);
+  // Every write into other users' streams (sends, recalls, marks, group changes) takes from the same budget.
+  const limitWrites: Koa.Middleware = deps.sendLimiter ? rateLimitMiddleware(deps.sendLimiter) : (_ctx, next) => next();
   const routers = [
     healthRoutes({ checks: deps.readiness, metrics: deps.metrics, catalog }),
     recordRoutes({
@@ -71,11 +73,11 @@ export function createApp(deps: AppDeps): ChatlogApp {
       records: deps.records,
       maxMessageBytes: deps.maxMessageBytes,
       auth,
-      limitSends: deps.sendLimiter ? rateLimitMiddleware(deps.sendLimiter) : (_ctx, next) => next(),
+      limitWrites,
       json,
       catalog,
     }),
-    groupRoutes({ ajv, groups: deps.groups, catalog, auth, json }),
+    groupRoutes({ ajv, groups: deps.groups, catalog, auth, json, limitWrites }),
   ];
   for (const router of routers) app.use(router.routes());
   // The demo page (GET /) is not part of the API: it stays out of `routes`, and so out of the OpenAPI document.

@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import busboy from 'busboy';
 import type { Context, Middleware } from 'koa';
 import { koaBody } from 'koa-body';
@@ -48,11 +47,15 @@ const MESSAGE_PART_NAMES = new Set(['file', 'message']);
 /**
  * Reads the one file part named `file` or `message` of a multipart upload into memory (no temp files), with
  * hard limits: the part may hold at most `maxPartBytes`, and a body declaring more than that plus the envelope
- * is refused before it is read.
+ * is refused before it is read. Once the upload has failed, nothing more of it is read: the answer goes out at
+ * once and the connection is closed after it, so that a client cannot make the server read (or wait for) the
+ * rest of a body it has already refused.
  */
-export async function readMessagePart(req: IncomingMessage, maxPartBytes: number): Promise<Buffer> {
+export async function readMessagePart(ctx: Context, maxPartBytes: number): Promise<Buffer> {
+  const req = ctx.req;
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxPartBytes + MULTIPART_OVERHEAD_BYTES) {
+    ctx.set('Connection', 'close');
     throw AppError.tooLarge(`the upload is larger than the ${maxPartBytes}-byte message limit`);
   }
   let parser: busboy.Busboy;
@@ -67,9 +70,13 @@ export async function readMessagePart(req: IncomingMessage, maxPartBytes: number
 
   return new Promise<Buffer>((resolve, reject) => {
     let part: Buffer | undefined;
-    let failure: AppError | undefined;
+    let settled = false;
     const fail = (error: AppError) => {
-      failure ??= error;
+      if (settled) return;
+      settled = true;
+      req.unpipe(parser);
+      ctx.set('Connection', 'close');
+      reject(error);
     };
 
     parser.on('file', (name, stream) => {
@@ -88,17 +95,14 @@ export async function readMessagePart(req: IncomingMessage, maxPartBytes: number
     parser.on('filesLimit', () => fail(AppError.invalidParams('the upload must hold exactly one file part, named file or message')));
     parser.on('fieldsLimit', () => fail(AppError.invalidParams('the upload has too many text fields')));
     parser.on('partsLimit', () => fail(AppError.invalidParams('the upload has too many parts')));
-    parser.on('error', (err: Error) => {
-      req.unpipe(parser);
-      req.resume();
-      reject(AppError.invalidParams(`the multipart body is malformed: ${err.message}`));
-    });
+    parser.on('error', (err: Error) => fail(AppError.invalidParams(`the multipart body is malformed: ${err.message}`)));
     parser.on('close', () => {
-      if (failure) reject(failure);
-      else if (part === undefined) reject(AppError.invalidParams('the upload has no file part named file or message'));
+      if (settled) return;
+      settled = true;
+      if (part === undefined) reject(AppError.invalidParams('the upload has no file part named file or message'));
       else resolve(part);
     });
-    req.on('aborted', () => reject(AppError.invalidParams('the upload was aborted')));
+    req.on('aborted', () => fail(AppError.invalidParams('the upload was aborted')));
     req.pipe(parser);
   });
 }

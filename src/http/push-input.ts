@@ -2,6 +2,7 @@ import type { Ajv } from 'ajv';
 import { SENDABLE_MSG_TYPES, type Channel, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage } from '../domain.js';
 import { AppError } from '../errors.js';
 import { BASE64_PATTERN, type Codec } from '../proto/codec.js';
+import { TEXT_PATTERN } from '../strings.js';
 import { channelTypeSchema, uidSchema } from './schemas.js';
 import { compileValidator, type Validator } from './validation.js';
 
@@ -23,7 +24,7 @@ export const pushSchema = {
   required: ['channelType', 'msgId', 'targetId', 'msgType'],
   properties: {
     channelType: channelTypeSchema,
-    msgId: { type: 'string', minLength: 1, maxLength: 64, pattern: '^\\P{Cs}*$', errorHint: 'must be 1 to 64 characters of valid Unicode text' },
+    msgId: { type: 'string', minLength: 1, maxLength: 64, pattern: TEXT_PATTERN, errorHint: 'must be 1 to 64 characters of valid Unicode text without U+0000' },
     targetId: { type: 'string' },
     msgType: { type: 'integer', enum: SENDABLE_MSG_TYPES, errorHint: `must be one of ${SENDABLE_MSG_TYPES.join(', ')}` },
     content: { type: 'object' },
@@ -96,9 +97,10 @@ export class PushInput {
 
   private validateFields(value: unknown): PushFields {
     const fields = this.validatePush(value);
-    if (fields.source !== undefined) this.validateSource(fields.source);
-    if (fields.reference !== undefined) this.validateReference(fields.reference);
-    return fields;
+    const source = fields.source && this.codec.canonical('source', this.validateSource(fields.source) as Record<string, unknown>);
+    const reference = fields.reference && this.codec.canonical('reference', this.validateReference(fields.reference) as Record<string, unknown>);
+    // An empty source or reference is none: protobuf cannot tell them apart.
+    return { ...fields, source: source && Object.keys(source).length > 0 ? source : undefined, reference: reference && Object.keys(reference).length > 0 ? reference : undefined };
   }
 
   private outgoing(fields: PushFields, msg: Uint8Array): OutgoingMessage {

@@ -1,6 +1,6 @@
 /** JSON Schema building blocks shared by the route schemas. */
 import { AppError } from '../errors.js';
-import { UID_PATTERN } from '../uid.js';
+import { UID_PATTERN } from '../strings.js';
 
 export const MAX_ID = Number.MAX_SAFE_INTEGER;
 

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 import type { Field, Type } from 'protobufjs';
 import { AppError } from '../errors.js';
+import { isStorableText, TEXT_PATTERN } from '../strings.js';
 import { MUTED_FOREVER, NOTICE_MSG_TYPE, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage, type StoredMessage, type StreamEvent } from '../domain.js';
 
 const PROTO_FILE = fileURLToPath(new URL('./imparse.proto', import.meta.url));
@@ -114,8 +115,6 @@ const INTEGER_RANGES: Readonly<Record<string, readonly [number, number]>> = {
 export const BASE64_PATTERN = '^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$';
 const BASE64 = new RegExp(BASE64_PATTERN);
 
-/** A lone UTF-16 surrogate cannot be written as UTF-8; protobufjs would emit bytes no decoder accepts. */
-const LONE_SURROGATE = /\p{Surrogate}/u;
 
 const WIRE_TYPE_NAMES = ['varint', '64-bit', 'length-delimited', 'group start', 'group end', '32-bit', 'invalid', 'invalid'];
 
@@ -239,6 +238,11 @@ export interface Codec {
   contentSchema(msgType: number): JsonSchema | undefined;
   sourceSchema(): JsonSchema;
   referenceSchema(): JsonSchema;
+  /**
+   * A validated `source` or `reference` as protobuf carries it: unknown keys and zero values left out, so that
+   * the JSON and the protobuf forms of a stored message say the same.
+   */
+  canonical(kind: 'source' | 'reference', value: Record<string, unknown>): Record<string, unknown>;
   /** A stored message as a sync-record entry: `Proto{common, Common}`. */
   encodeMessageRecord(message: StoredMessage): Uint8Array;
   /** Any stream event as a sync-record entry. */
@@ -431,6 +435,11 @@ export function createCodec(): Codec {
     contentSchema: (msgType) => contentSchemas.get(msgType),
     sourceSchema: () => sourceJsonSchema,
     referenceSchema: () => referenceJsonSchema,
+
+    canonical(kind, value) {
+      const type = kind === 'source' ? source : reference;
+      return toPlain(type, fromPlain(type, value, kind, 'raw'), kind, 'raw');
+    },
 
     encodeMessageRecord,
 
@@ -726,7 +735,7 @@ function valueFromPlain(field: Field, value: unknown, at: string, bytes: BytesFo
   switch (kind) {
     case 'string':
       if (typeof value !== 'string') throw AppError.invalidParams(`${at} must be a string`);
-      if (LONE_SURROGATE.test(value)) throw AppError.invalidParams(`${at} must be valid Unicode text`);
+      if (!isStorableText(value)) throw AppError.invalidParams(`${at} must be valid Unicode text without U+0000`);
       return value;
     case 'bool':
       if (typeof value !== 'boolean') throw AppError.invalidParams(`${at} must be a boolean`);
@@ -782,7 +791,7 @@ function valueSchema(field: Field): JsonSchema {
   }
   switch (field.type) {
     case 'string':
-      return { type: 'string' };
+      return { type: 'string', pattern: TEXT_PATTERN, errorHint: 'must be valid Unicode text without U+0000' };
     case 'bool':
       return { type: 'boolean' };
     case 'bytes':

@@ -66,6 +66,7 @@ export class GroupService {
   async create(ownerId: string, settings: { name: string; avatar: string; introduce: string }, memberIds: string[]): Promise<GroupView & { members: Membership[] }> {
     const others = distinct(memberIds).filter((uid) => uid !== ownerId);
     this.checkCap(1 + others.length);
+    const [first, ...rest] = listsOfBoundedSize([ownerId, ...others]);
     const group = await this.change(async (tx, now) => {
       const created = await tx.createGroup(
         {
@@ -80,11 +81,14 @@ export class GroupService {
           ownerId,
           createdAt: now,
         },
-        others,
+        first!.slice(1),
       );
-      const uids = [ownerId, ...others];
-      const notices = await this.notice(tx, created.id, ownerId, 'signIn', { inviter: ownerId, members: others }, now);
-      return [created, [{ id: created.id, groupId: created.id, uids, membership: { kind: 'join', uids } }, ...notices]];
+      const notifications: Notification[] = [{ id: created.id, groupId: created.id, uids: first!, membership: { kind: 'join', uids: first! } }];
+      notifications.push(...(await this.notice(tx, created.id, ownerId, 'signIn', { inviter: ownerId, members: first!.slice(1) }, now)));
+      // The members past the first list join in further events of the same transaction.
+      for (const uids of rest) notifications.push(...(await this.joinEvent(tx, created.id, ownerId, uids, now)));
+      if (rest.length > 0) await tx.updateGroup(created.id, { memberNumDelta: rest.flat().length });
+      return [{ ...created, memberNum: created.memberNum + rest.flat().length }, notifications];
     });
     return this.viewWithMembers(group, ownerId);
   }
@@ -121,10 +125,13 @@ export class GroupService {
       const targets = await tx.currentMembers(groupId, distinct(memberIds));
       for (const target of targets) checkMayRemove(membership, target);
       const removed = targets.map((target) => target.uid);
-      if (removed.length === 0) return [{ memberNum: group.memberNum, removed }, []];
-      // The notice first, so that those removed still see it.
-      const notices = await this.notice(tx, groupId, uid, 'kickOut', { operator: uid, members: removed }, now);
-      return [{ memberNum: group.memberNum - removed.length, removed }, [...notices, await this.leave(tx, groupId, uid, removed, now)]];
+      const notifications: Notification[] = [];
+      for (const uids of listsOfBoundedSize(removed)) {
+        // The notice first, so that those removed still see it.
+        notifications.push(...(await this.notice(tx, groupId, uid, 'kickOut', { operator: uid, members: uids }, now)));
+        notifications.push(await this.leave(tx, groupId, uid, uids, now));
+      }
+      return [{ memberNum: group.memberNum - removed.length, removed }, notifications];
     });
   }
 
@@ -198,9 +205,13 @@ export class GroupService {
       if (privileged) throw AppError.permissionDenied(`the owner and admins cannot be muted, and ${privileged.uid} is one`);
       const mutedUntil = durationMs === 0 || durationMs === MUTED_FOREVER ? durationMs : now + durationMs;
       await tx.setMutedUntil(groupId, uids, mutedUntil);
-      const id = await tx.appendGroupEvent({ kind: 'muteTime', groupId, actor: uid, data: { uids, mutedUntil, time: now }, createdAt: now });
-      const notices = mutedUntil === 0 ? [] : await this.notice(tx, groupId, uid, 'memberMuted', { operator: uid, members: uids }, now);
-      return [targets.map((target) => ({ ...target, mutedUntil })), [{ id, groupId }, ...notices]];
+      const notifications: Notification[] = [];
+      for (const list of listsOfBoundedSize(uids)) {
+        const id = await tx.appendGroupEvent({ kind: 'muteTime', groupId, actor: uid, data: { uids: list, mutedUntil, time: now }, createdAt: now });
+        notifications.push({ id, groupId });
+        if (mutedUntil !== 0) notifications.push(...(await this.notice(tx, groupId, uid, 'memberMuted', { operator: uid, members: list }, now)));
+      }
+      return [targets.map((target) => ({ ...target, mutedUntil })), notifications];
     });
   }
 
@@ -305,11 +316,18 @@ export class GroupService {
     const uids = candidates.filter((candidate) => !present.has(candidate));
     if (uids.length === 0) return { uids, notifications: [] };
     this.checkCap(group.memberNum + uids.length);
+    const notifications: Notification[] = [];
+    for (const list of listsOfBoundedSize(uids)) notifications.push(...(await this.joinEvent(tx, groupId, inviter, list, now)));
+    await tx.updateGroup(groupId, { memberNumDelta: uids.length });
+    return { uids, notifications };
+  }
+
+  /** One join event (the members' stays start at it) and the notice of it; memberNum is the caller's. */
+  private async joinEvent(tx: WriteTransaction, groupId: number, inviter: string, uids: string[], now: number): Promise<Notification[]> {
     const joinedId = await tx.appendGroupEvent({ kind: 'join', groupId, actor: inviter, data: { uids, time: now }, createdAt: now });
     await tx.addMembers(groupId, uids, MemberType.Normal, joinedId);
-    await tx.updateGroup(groupId, { memberNumDelta: uids.length });
     const notices = await this.notice(tx, groupId, inviter, 'signIn', { inviter, members: uids }, now);
-    return { uids, notifications: [{ id: joinedId, groupId, uids, membership: { kind: 'join', uids } }, ...notices] };
+    return [{ id: joinedId, groupId, uids, membership: { kind: 'join', uids } }, ...notices];
   }
 
   /** The leave event comes first, so that those who leave see it as the last event of their stay. */
@@ -346,6 +364,32 @@ export class GroupService {
       throw AppError.invalidParams(`a group holds at most ${this.maxGroupMembers} members (this would make ${memberNum})`);
     }
   }
+}
+
+/**
+ * The uid lists one event (and its notice) may carry: at most about 12 KiB of uids each, so that no event of a
+ * big group grows past what a comet frame holds (16 KiB), nor costs every online member a large parse. Clients
+ * read the member list for the rest.
+ */
+const MAX_LIST_BYTES = 12 * 1024;
+
+export function listsOfBoundedSize(uids: string[]): string[][] {
+  const lists: string[][] = [];
+  let list: string[] = [];
+  let bytes = 0;
+  for (const uid of uids) {
+    // A uid in protobuf: its UTF-8 bytes, a tag and a length.
+    const size = Buffer.byteLength(uid) + 3;
+    if (list.length > 0 && bytes + size > MAX_LIST_BYTES) {
+      lists.push(list);
+      list = [];
+      bytes = 0;
+    }
+    list.push(uid);
+    bytes += size;
+  }
+  if (list.length > 0) lists.push(list);
+  return lists;
 }
 
 function settingEvent(field: (typeof ANNOUNCED)[number], value: string | number, time: number): SettingEventData {

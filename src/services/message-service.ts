@@ -27,6 +27,9 @@ interface Audience {
   groupId?: number;
 }
 
+/** The most messages one delivery receipt lists (about 10 bytes each in protobuf). */
+const MAX_RECEIPT_MIDS = 1000;
+
 const receiptOf = (message: StoredMessage): PushReceipt => ({ logId: message.mid, datetime: message.createdAt });
 
 const groupIdOf = (message: StoredMessage): number => Number(message.targetId);
@@ -107,9 +110,13 @@ export class MessageService {
       }
       const out: Notification[] = [];
       for (const [senderId, delivered] of bySender) {
-        const data = { peer: receiverId, mids: delivered.sort((a, b) => a - b), time: now };
-        const id = await tx.appendUserEvent({ kind: 'received', actor: receiverId, data, createdAt: now }, [senderId]);
-        out.push({ id, uids: [senderId] });
+        delivered.sort((a, b) => a - b);
+        // A few thousand at most per event, so that a receipt always fits a comet frame.
+        for (let i = 0; i < delivered.length; i += MAX_RECEIPT_MIDS) {
+          const data = { peer: receiverId, mids: delivered.slice(i, i + MAX_RECEIPT_MIDS), time: now };
+          const id = await tx.appendUserEvent({ kind: 'received', actor: receiverId, data, createdAt: now }, [senderId]);
+          out.push({ id, uids: [senderId] });
+        }
       }
       return out;
     });

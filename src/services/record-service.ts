@@ -9,16 +9,35 @@ export interface StreamPage {
   hasMore: boolean;
 }
 
+/** The most a sync page holds, in bytes of its records (before base64). */
+export const SYNC_PAGE_BYTES = 1024 * 1024;
+
+/** About what an event weighs as a record: its body and strings, or its data, and the envelope. */
+function encodedSize(event: StreamEvent): number {
+  if (event.kind !== 'message') return JSON.stringify(event.data).length + 48;
+  const { message } = event;
+  return (message.msg?.length ?? 0) + message.msgId.length + message.senderId.length + message.targetId.length + JSON.stringify(message.source ?? {}).length + 64;
+}
+
 /** Reading: the caller's event stream (sync) and conversation history. */
 export class RecordService {
   constructor(private readonly store: Store) {}
 
+  /**
+   * At most `count` events, and at most about SYNC_PAGE_BYTES of them: a page is cut early (has_more) rather
+   * than grow without bound, but always holds at least one event, so that paging moves on.
+   */
   async sync(uid: string, start: number, count: number): Promise<StreamPage> {
     // One extra row answers has_more without a second query.
     const events = await this.store.readStream(uid, start, count + 1);
-    const hasMore = events.length > count;
-    const page = hasMore ? events.slice(0, count) : events;
-    return { events: page, nextStart: page.at(-1)?.id ?? start, hasMore };
+    let end = Math.min(events.length, count);
+    let bytes = 0;
+    for (let i = 0; i < end; i++) {
+      bytes += encodedSize(events[i]!);
+      if (bytes > SYNC_PAGE_BYTES && i > 0) end = i;
+    }
+    const page = events.slice(0, end);
+    return { events: page, nextStart: page.at(-1)?.id ?? start, hasMore: events.length > end };
   }
 
   /** Where the user's stream ends now: a socket without `since` starts there. */

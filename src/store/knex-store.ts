@@ -514,8 +514,9 @@ export class KnexStore implements Store {
   }
 
   /** One write transaction at a time per instance, carrying a batch of works (see GroupCommit). */
-  private runBatch(body: (batch: BatchTransaction<WriteTransaction>) => Promise<void>): Promise<void> {
-    return this.db.transaction(async (trx) => {
+  private async runBatch(body: (batch: BatchTransaction<WriteTransaction>) => Promise<void>): Promise<void> {
+    const trx = await this.db.transaction();
+    try {
       // One writer at a time across instances: ids are taken in commit order (no later id can become visible
       // before an earlier one, which a reader past it would never see), and what a service checks inside holds
       // until commit. SQLite has a single connection and so a single writer already.
@@ -537,7 +538,18 @@ export class KnexStore implements Store {
         },
       });
       if (ids.last !== first) await trx('counters').where({ name: 'event' }).update({ value: ids.last });
-    });
+    } catch (err) {
+      await trx.rollback().catch(() => undefined);
+      throw err;
+    }
+    try {
+      // knex's commit() resolves even when COMMIT fails; the failure reaches only the execution promise.
+      await trx.commit();
+      await trx.executionPromise;
+    } catch (err) {
+      // The database may have committed before the connection failed: nobody can say "nothing was written".
+      throw AppError.outcomeUnknown(err);
+    }
   }
 
   /**
@@ -557,7 +569,9 @@ export class KnexStore implements Store {
           .join('events as ge', (on) => on.on('ge.group_id', 'ms.group_id').andOn('ge.id', '>=', 'ms.joined_id'))
           .where('ms.uid', uid)
           .andWhere('ge.id', '>', afterId)
-          .andWhere((q) => q.whereNull('ms.left_id').orWhere('ge.id', '<=', db.ref('ms.left_id'))),
+          .andWhere((q) => q.whereNull('ms.left_id').orWhere('ge.id', '<=', db.ref('ms.left_id')))
+          // A revoke or focus of a message from before the stay is not the member's business.
+          .andWhere((q) => q.whereNull('ge.mid').orWhere('ge.mid', '>=', db.ref('ms.joined_id'))),
       );
     const query = db
       .from(positions.as('s'))
@@ -577,7 +591,8 @@ export class KnexStore implements Store {
       .join('events as ge', (on) => on.on('ge.group_id', 'ms.group_id').andOn('ge.id', '>=', 'ms.joined_id'))
       .max({ id: 'ge.id' })
       .where('ms.uid', uid)
-      .andWhere((q) => q.whereNull('ms.left_id').orWhere('ge.id', '<=', db.ref('ms.left_id')));
+      .andWhere((q) => q.whereNull('ms.left_id').orWhere('ge.id', '<=', db.ref('ms.left_id')))
+      .andWhere((q) => q.whereNull('ge.mid').orWhere('ge.mid', '>=', db.ref('ms.joined_id')));
     const query = db.from(lastPrivate.unionAll(lastOfGroups).as('last')).max({ id: 'id' }).first();
     return guarded(query.then((row: { id: number | string | null } | undefined) => Number(row?.id ?? 0)));
   }

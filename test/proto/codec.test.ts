@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { Ajv } from 'ajv';
 import protobuf from 'protobufjs';
 import type { StoredMessage, StreamEvent } from '../../src/domain.js';
 import { AppError, ErrorCode } from '../../src/errors.js';
 import { createCodec } from '../../src/proto/codec.js';
+import { createAjv } from '../../src/http/validation.js';
+import { TEXT_PATTERN } from '../../src/strings.js';
 
 const codec = createCodec();
 
@@ -197,7 +198,7 @@ describe('imparse codec', () => {
       assertInvalid(() => codec.encodeContent(1, { mention: 'bob' }), 'content.mention must be an array');
       assertInvalid(() => codec.encodeContent(1, { mention: [1] }), 'content.mention[0] must be a string');
       assertInvalid(() => codec.encodeContent(8, { items: [{ msg: 'a' }] }), 'content.items[0].msg must be a standard base64 string');
-      assertInvalid(() => codec.encodeContent(1, { content: 'broken \ud800' }), 'content.content must be valid Unicode text');
+      assertInvalid(() => codec.encodeContent(1, { content: 'broken \ud800' }), 'content.content must be valid Unicode text without U+0000');
     });
   });
 
@@ -270,7 +271,8 @@ describe('imparse codec', () => {
   });
 
   describe('JSON Schemas', () => {
-    const ajv = new Ajv({ strict: true, allowUnionTypes: true });
+    // chatlog's Ajv: strict mode, and the errorHint keyword its schemas carry.
+    const ajv = createAjv();
 
     it('generates a schema for every supported msgType that compiles in strict mode and accepts the samples', () => {
       for (const msgType of SUPPORTED) {
@@ -286,9 +288,10 @@ describe('imparse codec', () => {
     it('derives each field schema from the proto field type', () => {
       const file = codec.contentSchema(5) as { properties: Record<string, unknown> };
       assert.deepEqual(file.properties.size, { type: 'integer', minimum: -(2 ** 53 - 1), maximum: 2 ** 53 - 1 });
-      assert.deepEqual(file.properties.name, { type: 'string' });
+      const text_ = { type: 'string', pattern: TEXT_PATTERN, errorHint: 'must be valid Unicode text without U+0000' };
+      assert.deepEqual(file.properties.name, text_);
       const text = codec.contentSchema(1) as { properties: Record<string, unknown> };
-      assert.deepEqual(text.properties.mention, { type: 'array', items: { type: 'string' } });
+      assert.deepEqual(text.properties.mention, { type: 'array', items: text_ });
       const forward = codec.contentSchema(8) as { properties: { items: { items: { properties: Record<string, unknown> } } } };
       assert.deepEqual(forward.properties.items.items.properties.datetime, { type: 'integer', minimum: 0, maximum: 2 ** 53 - 1 });
     });

@@ -82,14 +82,16 @@ describeOnEngines('pri-chat-record', (engine) => {
     assert.deepEqual(reply.data.records.map((r) => r.logId), ids.slice(0, 4).map(String).reverse());
   });
 
-  it('carries source and reference when they were set', async () => {
+  it('carries source and reference when they were set, as protobuf carries them: zero values and unknown keys left out', async () => {
     const [alice, bob] = [uniqueUid('alice'), uniqueUid('bob')];
     const a = await chatlog().client(alice);
     const reference = { topic: 1, ref: 2 };
-    const source = { channelType: 0, from: { id: 'x', name: 'X' } };
-    await a.pushJson({ channelType: 0, msgId: 'r', targetId: bob, msgType: 1, content: { content: 'quote' }, source, reference });
+    const source = { channelType: 1, from: { id: 'x', name: 'X' } };
+    await a.pushJson({ channelType: 0, msgId: 'r', targetId: bob, msgType: 1, content: { content: 'quote' }, source: { ...source, extra: 'dropped', target: { id: '' } }, reference });
     const [record] = (await a.history({ targetId: bob, count: 1 })).data.records;
     assert.deepEqual(record?.reference, reference);
     assert.deepEqual(record?.source, source);
+    const [synced] = await (await chatlog().client(bob)).syncAll();
+    assert.deepEqual(synced!.common!.source, { channelType: 1, from: { id: 'x', name: 'X' } });
   });
 });

@@ -3,6 +3,7 @@ import type { Ajv } from 'ajv';
 import type { Middleware } from 'koa';
 import { MUTED_FOREVER, type MemberType, type Membership } from '../../domain.js';
 import { AppError } from '../../errors.js';
+import { TEXT_PATTERN } from '../../strings.js';
 import { wireMuteTime } from '../../proto/codec.js';
 import { MAX_MUTE_MS, type GroupService, type GroupView, type SettingChange } from '../../services/group-service.js';
 import type { ApiCatalog } from '../api-catalog.js';
@@ -15,10 +16,12 @@ export interface GroupRoutesDeps {
   catalog: ApiCatalog;
   auth: Middleware;
   json: Middleware;
+  limitWrites: Middleware;
 }
 
 const uidListSchema = { type: 'array', items: uidSchema, errorHint: 'must be an array of uids (1 to 64 characters without whitespace)' } as const;
-const textSchema = (maxLength: number) => ({ type: 'string', maxLength, errorHint: `must be a string of at most ${maxLength} characters` }) as const;
+const textSchema = (maxLength: number) =>
+  ({ type: 'string', maxLength, pattern: TEXT_PATTERN, errorHint: `must be a string of at most ${maxLength} characters of valid Unicode text without U+0000` }) as const;
 
 /** Group names are long: dtalk clients encrypt them with the group key and send base64. */
 const NAME_LENGTH = 1024;
@@ -109,9 +112,9 @@ const infoExample = {
 };
 
 /** The group API of API.md §5 at /group/app/<name>, with the earlier /app/<name> paths as aliases. */
-export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDeps): Router {
+export function groupRoutes({ ajv, groups, catalog, auth, json, limitWrites }: GroupRoutesDeps): Router {
   const router = new Router();
-  const kit = { router, ajv, catalog, auth, json };
+  const kit = { router, ajv, catalog, auth, json, limitWrites };
   const tag = 'groups';
   const route = <T>(def: Omit<JsonRouteDef<T>, 'tag'>) => {
     jsonRoute(kit, { ...def, tag, path: `/group${def.path}` });
@@ -125,6 +128,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
       summary,
       schema,
       example,
+      writes: true,
       response: {},
       handle: async (uid, body) => {
         await apply(uid, groupIdOf(body), body);
@@ -134,6 +138,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
 
   route<{ name?: string; avatar?: string; introduce?: string; memberIds?: string[] }>({
     path: '/app/create-group',
+    writes: true,
     summary: 'Create a group; the caller becomes its owner, the others normal members',
     schema: { type: 'object', properties: { name: textSchema(NAME_LENGTH), avatar: textSchema(2048), introduce: textSchema(2048), memberIds: uidListSchema } },
     example: { name: 'team', memberIds: ['bob'] },
@@ -146,6 +151,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
 
   route<WithId & { newMemberIds: string[] }>({
     path: '/app/invite-group-members',
+    writes: true,
     summary: 'Add members: anyone (joinType 0) or the owner and admins; members already in are left as they are',
     schema: withId({ newMemberIds: uidListSchema }, ['newMemberIds']),
     example: { id: 7, newMemberIds: ['carol'] },
@@ -158,6 +164,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
 
   route<WithId & { inviterId: string }>({
     path: '/app/join-group',
+    writes: true,
     summary: "Join on a member's invitation (the inviter's role must allow it under joinType); joining again changes nothing",
     schema: withId({ inviterId: uidSchema }, ['inviterId']),
     example: { id: 7, inviterId: 'alice' },
@@ -171,6 +178,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
 
   route<WithId & { memberIds: string[] }>({
     path: '/app/group-remove',
+    writes: true,
     summary: 'Remove members: the owner anyone but themselves, admins normal members',
     schema: withId({ memberIds: uidListSchema }, ['memberIds']),
     example: { idStr: '7', memberIds: ['carol'] },
@@ -207,6 +215,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json }: GroupRoutesDep
 
   route<WithId & { memberIds: string[]; muteTime: number }>({
     path: '/app/member/muteTime',
+    writes: true,
     summary: 'Mute normal members for muteTime ms (at most 24 h; 9223372036854775807 for ever; 0 lifts) (owner, admins)',
     schema: withId({ memberIds: { ...uidListSchema, minItems: 1 }, muteTime: { type: 'integer', minimum: 0, errorHint: 'must be a duration in ms' } }, ['memberIds', 'muteTime']),
     example: { id: 7, memberIds: ['bob'], muteTime: 600000 },

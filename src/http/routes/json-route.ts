@@ -12,6 +12,8 @@ export interface JsonRouteKit {
   catalog: ApiCatalog;
   auth: Middleware;
   json: Middleware;
+  /** Holds each user to the configured write rate (RATE_LIMIT_SENDS). */
+  limitWrites: Middleware;
 }
 
 export interface JsonRouteDef<T> {
@@ -23,6 +25,8 @@ export interface JsonRouteDef<T> {
   example: T;
   /** An example of the answer's data. */
   response: object;
+  /** The endpoint writes into other users' streams: it counts against the caller's rate limit. */
+  writes?: boolean;
   handle(uid: string, body: T): Promise<object>;
 }
 
@@ -33,5 +37,7 @@ export interface JsonRouteDef<T> {
 export function jsonRoute<T>(kit: JsonRouteKit, def: JsonRouteDef<T>): void {
   const validate = compileValidator<T>(kit.ajv, def.schema);
   kit.catalog.add({ method: 'post', path: def.path, summary: def.summary, tag: def.tag, auth: true, json: { schema: def.schema, example: def.example }, response: { data: def.response } });
-  kit.router.post(def.path, kit.auth, kit.json, async (ctx) => respondOk(ctx, await def.handle(ctx.state.uid, validate(ctx.request.body))));
+  const handle: Middleware = async (ctx) => respondOk(ctx, await def.handle(ctx.state.uid, validate(ctx.request.body)));
+  if (def.writes) kit.router.post(def.path, kit.auth, kit.limitWrites, kit.json, handle);
+  else kit.router.post(def.path, kit.auth, kit.json, handle);
 }

@@ -22,8 +22,8 @@ export interface RecordRoutesDeps {
   maxMessageBytes: number;
   /** Sets ctx.state.uid or refuses the request. */
   auth: Middleware;
-  /** Holds each user to the configured send rate. */
-  limitSends: Middleware;
+  /** Holds each user to the configured write rate. */
+  limitWrites: Middleware;
   /** Parses the JSON body of the non-push endpoints. */
   json: Middleware;
   catalog: ApiCatalog;
@@ -67,15 +67,15 @@ interface MarkBody { type?: Channel; logId: number | string }
 
 /** POST /record/push[2] and /app/record/*: validate, call a service, shape the response. */
 export function recordRoutes(deps: RecordRoutesDeps): Router {
-  const { ajv, codec, pushInput: input, messages, records, maxMessageBytes, catalog, auth, limitSends, json } = deps;
+  const { ajv, codec, pushInput: input, messages, records, maxMessageBytes, catalog, auth, limitWrites, json } = deps;
   const router = new Router();
-  const kit = { router, ajv, catalog, auth, json };
+  const kit = { router, ajv, catalog, auth, json, limitWrites };
   const pushJson = jsonBody(maxMessageBytes);
 
   const push = (fromUpload: (bytes: Uint8Array) => OutgoingMessage) => async (ctx: Context) => {
     let message: OutgoingMessage;
     if (ctx.is('multipart/form-data')) {
-      message = fromUpload(await readMessagePart(ctx.req, maxMessageBytes));
+      message = fromUpload(await readMessagePart(ctx, maxMessageBytes));
     } else if (ctx.is('application/json')) {
       await pushJson(ctx, async () => {});
       message = input.fromJson(ctx.request.body);
@@ -100,7 +100,7 @@ export function recordRoutes(deps: RecordRoutesDeps): Router {
       json: { schema: pushSchema, example: { channelType: 0, msgId: 'c0ffee', targetId: 'bob', msgType: 1, content: { content: 'hello' } } },
       response: { data: { logId: 42, datetime: 1764100000000 } },
     });
-    router.post(path, auth, limitSends, push(fromUpload));
+    router.post(path, auth, limitWrites, push(fromUpload));
   }
 
   jsonRoute<SyncBody>(kit, {
@@ -146,6 +146,7 @@ export function recordRoutes(deps: RecordRoutesDeps): Router {
 
   jsonRoute<MarkBody>(kit, {
     path: '/app/record/revoke',
+    writes: true,
     summary: 'Recall a message: the sender within REVOKE_WINDOW; in groups also the owner, and admins',
     tag: 'records',
     schema: markSchema,
@@ -159,6 +160,7 @@ export function recordRoutes(deps: RecordRoutesDeps): Router {
 
   jsonRoute<MarkBody>(kit, {
     path: '/app/record/focus',
+    writes: true,
     summary: 'Mark a message (not your own); one mark per user',
     tag: 'records',
     schema: markSchema,
