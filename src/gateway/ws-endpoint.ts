@@ -83,7 +83,14 @@ export class WsEndpoint {
     this.alive.set(ws, true);
     ws.on('error', (err) => this.options.logger.debug({ err: err.message, uid }, 'socket error'));
     ws.on('pong', () => this.alive.set(ws, true));
-    ws.on('message', (data, isBinary) => this.onClientFrame(ws, data, isBinary));
+    ws.on('message', (data, isBinary) => {
+      try {
+        this.onClientFrame(ws, data, isBinary);
+      } catch (err) {
+        this.options.logger.error({ err, uid }, 'a client frame could not be handled');
+        ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure: reconnect with since');
+      }
+    });
     this.options.userSockets.add(uid, ws);
     // The client reconnects with a fresh token and `since`, and loses nothing.
     const cancelExpiry = expireAt(expiresAt, () => ws.close(CLOSE_TOKEN_EXPIRED, 'token expired'));
