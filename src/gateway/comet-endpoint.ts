@@ -123,7 +123,7 @@ export class CometEndpoint {
     if (this.pendingAuth >= this.options.maxPendingAuth) {
       return refuseUpgrade(socket, 503, -1009, 'too many connections waiting to sign in; try again shortly');
     }
-    this.pendingAuth++;
+    // Counted once the socket exists: ws answers a malformed handshake itself, and no socket ever opens then.
     this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws));
   }
 
@@ -138,6 +138,7 @@ export class CometEndpoint {
   }
 
   private open(ws: WebSocket): void {
+    this.pendingAuth++;
     const connection: CometConnection = {
       id: `${this.instance}:${++this.counter}`,
       ws,

@@ -11,7 +11,7 @@ import { CometClient, CometOp } from '../helpers/dtalk.js';
 import { describeOnEngines } from '../helpers/engines.js';
 import { castGroup, expectOk } from '../helpers/groups.js';
 import { TEST_JWT_SECRET, uniqueUid, useChatlog } from '../helpers/server.js';
-import { SocketClient, refusedUpgrade } from '../helpers/ws-client.js';
+import { SocketClient, rawUpgrade, refusedUpgrade } from '../helpers/ws-client.js';
 
 const NUL = '\u0000';
 
@@ -79,6 +79,10 @@ describeOnEngines('hardening: what no request can do', (engine) => {
     await Promise.all(waiting.map((comet) => comet.closed));
     const later = await CometClient.connect(chatlog().urls[0]!);
     later.close();
+    // Malformed handshakes open no socket, so they take no place.
+    for (let i = 0; i < 5; i++) assert.match(await rawUpgrade(chatlog().urls[0]!, '/sub', { 'Sec-WebSocket-Key': 'not a key' }), /^HTTP\/1\.1 400 /);
+    const still = await CometClient.connect(chatlog().urls[0]!);
+    still.close();
   });
 
   it('stops reading a multipart body that has failed: it answers at once and closes the connection', async () => {

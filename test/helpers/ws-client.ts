@@ -104,14 +104,16 @@ export async function refusedUpgrade(url: string, headers: Record<string, string
  */
 export const HOSTILE_TARGETS = ['//a:99999/ws', '//[/ws', '//a b/ws', '/ws?since=%', '//a:99999/sub', '*'];
 
-/** Sends an upgrade request with `target` verbatim over TCP; resolves with the HTTP status line of the answer. */
-export async function rawUpgrade(baseUrl: string, target: string): Promise<string> {
+/**
+ * Sends an upgrade request with `target` verbatim over TCP; resolves with the HTTP status line of the answer.
+ * `headers` replace the WebSocket handshake headers sent by default.
+ */
+export async function rawUpgrade(baseUrl: string, target: string, headers: Record<string, string> = {}): Promise<string> {
   const { hostname, port } = new URL(baseUrl);
   const socket = connect(Number(port), hostname);
   await once(socket, 'connect');
-  socket.write(
-    `GET ${target} HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`,
-  );
+  const all = { Host: hostname, Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': 'dGhlIHNhbXBsZSBub25jZQ==', ...headers };
+  socket.write(`GET ${target} HTTP/1.1\r\n${Object.entries(all).map(([name, value]) => `${name}: ${value}\r\n`).join('')}\r\n`);
   let answer = '';
   socket.on('data', (chunk) => (answer += chunk.toString()));
   await Promise.race([once(socket, 'close'), once(socket, 'end')]);
