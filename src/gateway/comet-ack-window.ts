@@ -94,9 +94,10 @@ export class AckWindow {
    */
   skipRefused(ms: number, now: number): { skipped: number; position?: number } {
     let skipped = 0;
-    for (const [i, sent] of this.stream.entries()) {
+    const lastAcknowledged = this.stream.findLastIndex((sent) => sent.acked);
+    for (const sent of this.stream.slice(0, Math.max(0, lastAcknowledged))) {
       if (sent.acked) continue;
-      if (now - sent.firstSentAt < ms || !this.stream.slice(i + 1).some((later) => later.acked)) break;
+      if (now - sent.firstSentAt < ms) break;
       this.forget(sent);
       skipped++;
     }

@@ -73,6 +73,27 @@ describeOnEngines('dtalk clients on the comet socket', (engine) => {
     assert.deepEqual(phone.processedIds, expected);
   });
 
+  it('moves a phone past a frame it keeps leaving unacknowledged while it acknowledges the next ones, without closing it', async () => {
+    const bob = new DtalkIdentity();
+    const alice = await chatlog().client(uniqueUid('alice'));
+    const phone = await device(bob, 'phone');
+    const unreadable = await alice.sendText(bob.uid, 'no key for this one', 'unreadable');
+    phone.skips = (record) => record.common?.mid === unreadable.data.logId;
+    const after = [(await alice.sendText(bob.uid, 'one')).data.logId, (await alice.sendText(bob.uid, 'two')).data.logId];
+    await phone.until(() => phone.processedIds.length === 2);
+    // Six resend intervals later the server gives up on it, and the device's position passes it.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const stillOpen = await Promise.race([phone.closed.then(() => false), Promise.resolve(true)]);
+    assert.ok(stillOpen, 'a client that acknowledges is not closed');
+    phone.drop();
+    phone.skips = () => false;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await phone.reconnect(last());
+    const later = await alice.sendText(bob.uid, 'three');
+    await phone.until(() => phone.processedIds.includes(later.data.logId));
+    assert.deepEqual(phone.processedIds, [...after, later.data.logId], 'nothing before its position came again');
+  });
+
   it('starts a device it has never seen from the beginning of its stream', async () => {
     const bob = new DtalkIdentity();
     const aliceUid = uniqueUid('alice');

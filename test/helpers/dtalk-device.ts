@@ -63,6 +63,11 @@ export class DtalkDevice {
   readonly frames: SocketFrame[] = [];
   /** Set false to stop acknowledging (and processing), as a client stuck on one frame would. */
   acking = true;
+  /**
+   * Frames the device neither processes nor acknowledges, as the Android app does with a message it has no key
+   * for (a CipherException).
+   */
+  skips: (record: StreamRecord) => boolean = () => false;
   readonly uuid: string;
   private ws!: WebSocket;
   private seq = 0;
@@ -186,6 +191,10 @@ export class DtalkDevice {
     this.frames.push(frame);
     if (frame.op === CometOp.ReceiveMsg && this.acking) {
       const record = codec.decodeStreamRecord(frame.body);
+      if (this.skips(record)) {
+        for (const wake of this.waiters.splice(0)) wake();
+        return;
+      }
       const msgId = record.common?.seq;
       if (msgId === undefined || !this.msgIds.has(msgId)) {
         if (msgId !== undefined) this.msgIds.add(msgId);
