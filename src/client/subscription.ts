@@ -32,7 +32,7 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 const OPEN = 1;
 
 /** Frame types that are stream events; anything else with an id is from a newer server and is skipped. */
-const EVENT_TYPES: ReadonlySet<string> = new Set(['message', 'revoke', 'focus', 'group']);
+const EVENT_TYPES: ReadonlySet<string> = new Set(['message', 'delivered', 'revoke', 'focus', 'group']);
 
 export interface DisconnectInfo {
   /** The close code: 1001 server shutdown, 4008 slow consumer, 1011 temporary failure, 1006 network, ... */

@@ -5,6 +5,7 @@ import { signToken } from '../../src/auth/jwt.js';
 import { describeOnEngines, type Engine } from '../helpers/engines.js';
 import type { TestClient } from '../helpers/client.js';
 import { TEST_JWT_SECRET, startChatlog, uniqueUid, useChatlog, type RunningChatlog } from '../helpers/server.js';
+import { CometClient, CometOp } from '../helpers/dtalk.js';
 import { eventually } from './fakes.js';
 
 /** The `ws` WebSocket, remembering every socket it made so a test can cut or stall them. */
@@ -104,6 +105,22 @@ describeOnEngines('typed client: subscribe', (engine: Engine) => {
     assert.ok(focus.type === 'focus' && focus.logId === String(second) && focus.uid === bob && focus.currentNum === 1);
     assert.ok(join.type === 'group' && join.event === 'join' && join.groupId === group.id);
     assert.equal(s.subscription.lastId, expected.at(-1));
+  });
+
+  it('receives a delivered event once a device of the receiver acknowledges the message', async () => {
+    const [alice, bob] = [uniqueUid('alice'), uniqueUid('bob')];
+    const s = subscriber(chatlog().urls[last()]!, tokenOf(alice));
+    subscriptions.push(s.subscription);
+    await eventually(() => s.ready.length === 1, 'ready');
+    const phone = await CometClient.connect(chatlog().urls[0]!);
+    await phone.auth(await tokenOf(bob)());
+    const [logId] = await sendTexts(await chatlog().client(alice, 0), bob, 1, 'ticked');
+    const pushed = await phone.next((frame) => frame.op === CometOp.ReceiveMsg);
+    phone.send(CometOp.ReceiveMsgReply, new Uint8Array(0), { ack: pushed.seq });
+    await eventually(() => s.events.some((event) => event.type === 'delivered'), 'the delivered event');
+    const delivered = s.events.find((event) => event.type === 'delivered');
+    assert.deepEqual(delivered, { type: 'delivered', id: delivered!.id, targetId: bob, uid: bob, logId: String(logId), logIds: [String(logId)] });
+    phone.close();
   });
 
   it('reconnects with since after the socket is cut, and yields every event exactly once in id order', async () => {
