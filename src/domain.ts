@@ -1,30 +1,28 @@
-/** Domain types shared by the services, the store and the codec. Ids are JavaScript numbers below 2^53. */
+/**
+ * Domain types shared by the services, the store and the codec. Ids are JavaScript numbers below 2^53. The
+ * enums and the shapes that are the same on the wire come from the contract.
+ */
+import type { ChannelType, MemberType, JoinType, MuteType, FriendType, MessageReference, MessageSource } from './contract/index.js';
 
-export const Channel = { ToUser: 0, ToGroup: 1 } as const;
-export type Channel = (typeof Channel)[keyof typeof Channel];
+export {
+  ChannelType,
+  FriendType,
+  JoinType,
+  MemberType,
+  MuteType,
+  NOTICE_MSG_TYPE,
+  SENDABLE_MSG_TYPES,
+  type MessageReference,
+  type MessageSource,
+} from './contract/index.js';
 
 /** The JSON form of a message body (API.md §3): proto field names, zero values omitted. */
 export type MessageContent = Record<string, unknown>;
 
-export interface SourceUser {
-  id?: string;
-  name?: string;
-}
-
-export interface MessageSource {
-  channelType?: number;
-  from?: SourceUser;
-  target?: SourceUser;
-}
-
-export interface MessageReference {
-  topic?: number;
-  ref?: number;
-}
 
 /** A message as a client submits it, after decoding and validation; `msg` is the serialized body. */
 export interface OutgoingMessage {
-  channelType: Channel;
+  channelType: ChannelType;
   msgId: string;
   targetId: string;
   msgType: number;
@@ -36,7 +34,7 @@ export interface OutgoingMessage {
 /** A stored message. A revoked one is a tombstone: `msg`, `source` and `reference` are erased. */
 export interface StoredMessage {
   mid: number;
-  channelType: Channel;
+  channelType: ChannelType;
   msgId: string;
   senderId: string;
   targetId: string;
@@ -67,21 +65,7 @@ export interface FocusEventData {
   time: number;
 }
 
-/** Member types (API.md §5). */
-export const MemberType = { Normal: 0, Admin: 1, Owner: 2 } as const;
-export type MemberType = (typeof MemberType)[keyof typeof MemberType];
 
-/** Who may add members (API.md §5): anyone, only the owner and admins, or anyone with approval. */
-export const JoinType = { Anyone: 0, AdminsOnly: 1, Approval: 2 } as const;
-export type JoinType = (typeof JoinType)[keyof typeof JoinType];
-
-/** Who may post: everyone, or only the owner and admins. */
-export const MuteType = { Everyone: 0, AdminsOnly: 1 } as const;
-export type MuteType = (typeof MuteType)[keyof typeof MuteType];
-
-/** Whether members may add each other as friends (kept and announced; chatlog has no friend list). */
-export const FriendType = { Allowed: 0, Denied: 1 } as const;
-export type FriendType = (typeof FriendType)[keyof typeof FriendType];
 
 /** A mute deadline beyond any real time: muted for ever (dtalk writes it as 9223372036854775807). */
 export const MUTED_FOREVER = Number.MAX_SAFE_INTEGER;
@@ -159,16 +143,11 @@ export type SettingEventData = { time: number } & (
 export type StreamEvent =
   | { id: number; kind: 'message'; message: StoredMessage }
   | { id: number; kind: 'received'; data: ReceivedEventData }
-  | { id: number; kind: 'revoke'; mid: number; channelType: Channel; data: RevokeEventData }
-  | { id: number; kind: 'focus'; mid: number; channelType: Channel; data: FocusEventData }
+  | { id: number; kind: 'revoke'; mid: number; channelType: ChannelType; data: RevokeEventData }
+  | { id: number; kind: 'focus'; mid: number; channelType: ChannelType; data: FocusEventData }
   | { id: number; kind: 'join' | 'leave'; groupId: number; data: MembershipEventData }
   | { id: number; kind: 'disband'; groupId: number; data: DisbandEventData }
   | { id: number; kind: 'role'; groupId: number; data: RoleEventData }
   | { id: number; kind: 'muteTime'; groupId: number; data: MuteTimeEventData }
   | { id: number; kind: 'setting'; groupId: number; data: SettingEventData };
 
-/** msgType of the group notices the server writes (API.md §3 Notice); clients may not send it. */
-export const NOTICE_MSG_TYPE = 7;
-
-/** The message types a client may send (API.md §3); the others are the server's own or not carried. */
-export const SENDABLE_MSG_TYPES = [1, 2, 3, 4, 5, 6, 8, 10, 12, 13] as const;

@@ -1,46 +1,12 @@
+import { DtalkCode, ErrorCode, HTTP_STATUS_OF } from './contract/codes.js';
+
+export { DtalkCode, ErrorCode };
+
 /**
  * The one error type of chatlog. Every failure a client can see is an AppError carrying a contract code
  * (API.md §1); the error middleware turns it into the envelope. Anything else that escapes is a bug and
  * becomes -1000.
  */
-export const ErrorCode = {
-  ServerError: -1000,
-  NotFound: -1007,
-  StorageUnavailable: -1009,
-  Unauthenticated: -1010,
-  CredentialsExpired: -1011,
-  InvalidParams: -1012,
-  PermissionDenied: -1019,
-  RateLimited: -1029,
-  TooLarge: -10202,
-} as const;
-
-export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
-
-const httpStatusOf: Record<ErrorCode, number> = {
-  [ErrorCode.ServerError]: 500,
-  [ErrorCode.NotFound]: 404,
-  [ErrorCode.StorageUnavailable]: 503,
-  [ErrorCode.Unauthenticated]: 401,
-  [ErrorCode.CredentialsExpired]: 401,
-  [ErrorCode.InvalidParams]: 400,
-  [ErrorCode.PermissionDenied]: 403,
-  [ErrorCode.RateLimited]: 429,
-  [ErrorCode.TooLarge]: 413,
-};
-
-/**
- * dtalk's own codes for the refusals its clients act on (the Android client drops a group it is no longer in,
- * or a member who left, only on these). dtalk callers get them instead of chatlog's code.
- */
-export const DtalkCode = {
-  GroupDisbanded: -10002,
-  NotInGroup: -10015,
-  MemberNotInGroup: -10016,
-} as const;
-
-export type DtalkCode = (typeof DtalkCode)[keyof typeof DtalkCode];
-
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
@@ -53,7 +19,7 @@ export class AppError extends Error {
     super(message, { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
-    this.status = httpStatusOf[code];
+    this.status = HTTP_STATUS_OF[code];
     this.headers = options.headers ?? {};
     this.dtalkCode = options.dtalkCode;
   }

@@ -28,7 +28,7 @@ import type {
   RemoveResult,
   SyncPage,
   SyncRequest,
-} from './types.js';
+} from '../contract/index.js';
 
 export interface ChatlogClientOptions {
   /** Where chatlog is served, e.g. `https://chat.example.com` (a path prefix is kept). */

@@ -3,7 +3,7 @@
  * failures are not ChatlogErrors: they come out of fetch as they are, because the server never answered.
  */
 
-import { ErrorCode } from '../errors.js';
+import { ErrorCode } from '../contract/codes.js';
 
 /** The contract's result codes, so callers can compare without magic numbers: the server's own table. */
 export const ResultCode = ErrorCode;

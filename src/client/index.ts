@@ -9,4 +9,4 @@ export { ChatlogClient, type ChatlogClientOptions, type PushProtoOptions } from 
 export { ChatlogError, ResultCode, parseRetryAfter } from './errors.js';
 export type { DisconnectInfo, SubscribeOptions, Subscription, WebSocketConstructor, WebSocketLike } from './subscription.js';
 export type { FetchLike, RequestInitLike, ResponseLike, TokenSource } from './transport.js';
-export * from './types.js';
+export * from '../contract/index.js';

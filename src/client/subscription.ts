@@ -7,7 +7,7 @@
  * not above the last delivered one is dropped, so even a server or proxy that repeated itself could not cause a
  * duplicate. Without a starting `since`, the first `ready` frame supplies the position to resume from.
  */
-import type { ChatlogEvent, ServerFrame } from './types.js';
+import { EVENT_FRAME_TYPES, type ChatlogEvent, type ServerFrame } from '../contract/index.js';
 
 /**
  * An event handler property. Declared through a method so that its parameter is checked bivariantly: the browser's
@@ -31,8 +31,6 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 const OPEN = 1;
 
-/** Frame types that are stream events; anything else with an id is from a newer server and is skipped. */
-const EVENT_TYPES: ReadonlySet<string> = new Set(['message', 'delivered', 'revoke', 'focus', 'group']);
 
 export interface DisconnectInfo {
   /** The close code: 1001 server shutdown, 4008 slow consumer, 1011 temporary failure, 1006 network, ... */
@@ -204,7 +202,8 @@ export function subscribe(deps: SubscriptionDeps, options: SubscribeOptions): Su
     if (typeof id !== 'number') return;
     if (lastId !== undefined && id <= lastId) return; // already delivered
     lastId = id;
-    if (!EVENT_TYPES.has(frame.type)) return;
+    // Anything else with an id is from a newer server and is skipped.
+    if (!EVENT_FRAME_TYPES.has(frame.type as ChatlogEvent['type'])) return;
     try {
       options.onEvent(frame);
     } catch (err) {

@@ -4,7 +4,7 @@
  * type-checks for Node and browsers and any fetch-compatible function can be injected.
  */
 import { ChatlogError, ResultCode, parseRetryAfter } from './errors.js';
-import type { Envelope } from './types.js';
+import type { Envelope } from '../contract/index.js';
 
 export interface ResponseLike {
   readonly status: number;

@@ -6,10 +6,11 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Credentials } from '../auth/credentials.js';
 import type { Caller } from '../auth/jwt.js';
 import type { EventBus, LiveSignal } from '../bus/event-bus.js';
-import { Channel, type StreamEvent } from '../domain.js';
+import { ChannelType, type StreamEvent } from '../domain.js';
 import { AppError, ErrorCode } from '../errors.js';
 import type { PushInput } from '../http/push-input.js';
-import { Device, type Codec, type DeviceLogin } from '../proto/codec.js';
+import { Device, REFUSAL_MARK } from '../contract/comet.js';
+import type { Codec, DeviceLogin } from '../proto/codec.js';
 import type { SendLimiter } from '../ratelimit/send-limiter.js';
 import type { DeviceService } from '../services/device-service.js';
 import type { MessageService } from '../services/message-service.js';
@@ -59,15 +60,14 @@ const CLOSE_SLOW_CONSUMER = 4008;
 const MAX_UUID_LENGTH = 128;
 const MAX_DEVICE_NAME_LENGTH = 128;
 
-/**
+/*
  * A refused send is answered per client, because the two dtalk clients read op 8 differently: the desktop
  * client fails a message only when the op 8 body does not decode, and shows any decodable body (even an empty
  * one) as sent; the mobile clients treat any op 8 as success and fail a message only when none comes after
- * their resends (about 20 s). So mobile devices get no answer; everyone else gets op 8 whose body starts with
- * 0x0F (a protobuf tag with the invalid wire type 7, which no decoder accepts) followed by the JSON envelope of
- * the error, for people and clients that want the reason.
+ * their resends (about 20 s). So mobile devices get no answer; everyone else gets op 8 whose body is
+ * REFUSAL_MARK (which no protobuf decoder accepts) followed by the JSON envelope of the error, for people and
+ * clients that want the reason.
  */
-const REFUSAL_MARK = 0x0f;
 
 /** A socket's device, as its Auth `ext` describes it; sockets without one get live events only. */
 interface CometDevice {
@@ -320,7 +320,7 @@ export class CometEndpoint {
     }
     const body = this.frameBody(event);
     const deliveredMid =
-      event.kind === 'message' && event.message.channelType === Channel.ToUser && event.message.senderId !== connection.uid ? event.message.mid : undefined;
+      event.kind === 'message' && event.message.channelType === ChannelType.ToUser && event.message.senderId !== connection.uid ? event.message.mid : undefined;
     this.push(connection, body, event.id, deliveredMid);
     return true;
   }

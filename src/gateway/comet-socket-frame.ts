@@ -1,21 +1,7 @@
-/**
- * The dtalk comet socket frame (GET /sub): one per WebSocket binary message, big-endian
- * packLen int32 (= 20 + body length), headerLen int16 (= 20), ver int16, op int32, seq int32, ack int32, body.
- */
-export const CometOp = {
-  Auth: 1,
-  AuthReply: 2,
-  Heartbeat: 3,
-  HeartbeatReply: 4,
-  Disconnect: 5,
-  SendMsg: 7,
-  SendMsgReply: 8,
-  ReceiveMsg: 9,
-  ReceiveMsgReply: 10,
-} as const;
+/** Encoding and decoding of the dtalk comet socket frame (GET /sub); its layout is in contract/comet.ts. */
+import { HEADER_LENGTH, MAX_BODY_LENGTH } from '../contract/comet.js';
 
-export const HEADER_LENGTH = 20;
-export const MAX_BODY_LENGTH = 16384;
+export { CometOp, HEADER_LENGTH, MAX_BODY_LENGTH } from '../contract/comet.js';
 
 export interface SocketFrame {
   ver: number;

@@ -1,8 +1,9 @@
 import type { StreamEvent } from '../domain.js';
+import type { ChatlogEvent, GroupFrame, MessageRecordFields } from '../contract/index.js';
 import { wireMuteTime, type Codec } from '../proto/codec.js';
 
 /** The JSON frame of a stream event (API.md §6); every one carries its stream position `id`. */
-export function eventFrame(event: StreamEvent, codec: Codec): Record<string, unknown> {
+export function eventFrame(event: StreamEvent, codec: Codec): ChatlogEvent<MessageRecordFields, number | bigint> {
   const { id } = event;
   switch (event.kind) {
     case 'message':
@@ -26,6 +27,6 @@ export function eventFrame(event: StreamEvent, codec: Codec): Record<string, unk
     case 'muteTime':
       return { type: 'group', id, event: 'muteTime', groupId: event.groupId, uids: event.data.uids, memberMuteTime: wireMuteTime(event.data.mutedUntil) };
     case 'setting':
-      return { type: 'group', id, event: event.data.field, groupId: event.groupId, uids: [], [event.data.field]: event.data.value };
+      return { type: 'group', id, event: event.data.field, groupId: event.groupId, uids: [], [event.data.field]: event.data.value } as GroupFrame<number | bigint>;
   }
 }

@@ -1,13 +1,8 @@
-import { stringify } from '../json.js';
 import type { Context } from 'koa';
+import type { Envelope } from '../contract/envelope.js';
+import { stringify } from '../json.js';
 
-/** The response envelope of API.md §1. */
-export interface Envelope<T> {
-  result: number;
-  message: string;
-  data: T | null;
-}
-
+/** Answers with the success envelope of API.md §1. */
 export function respondOk<T extends object>(ctx: Context, data: T): void {
   ctx.status = 200;
   // Written here rather than by Koa, so that bigints (dtalk's "for ever") come out exact; the logs read it here.

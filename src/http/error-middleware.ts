@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
 import { AppError, ErrorCode } from '../errors.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope } from '../contract/envelope.js';
 
 /** Errors raised by Koa itself (http-errors) carry only a status; give each the contract code it means. */
 const codeOfStatus: Record<number, ErrorCode> = {

@@ -1,5 +1,5 @@
 import type { Ajv } from 'ajv';
-import { SENDABLE_MSG_TYPES, type Channel, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage } from '../domain.js';
+import { SENDABLE_MSG_TYPES, type ChannelType, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage } from '../domain.js';
 import { AppError } from '../errors.js';
 import { BASE64_PATTERN, type Codec } from '../proto/codec.js';
 import { TEXT_PATTERN } from '../strings.js';
@@ -7,7 +7,7 @@ import { channelTypeSchema, uidSchema } from './schemas.js';
 import { compileValidator, type Validator } from './validation.js';
 
 interface PushFields {
-  channelType: Channel;
+  channelType: ChannelType;
   msgId: string;
   targetId: string;
   msgType: number;

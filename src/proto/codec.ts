@@ -15,6 +15,7 @@ import protobuf from 'protobufjs';
 import type { Field, Type } from 'protobufjs';
 import { AppError } from '../errors.js';
 import { isStorableText, TEXT_PATTERN } from '../strings.js';
+import { WIRE_MUTED_FOREVER, type MessageRecordFields } from '../contract/index.js';
 import { MUTED_FOREVER, NOTICE_MSG_TYPE, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage, type StoredMessage, type StreamEvent } from '../domain.js';
 
 const PROTO_FILE = fileURLToPath(new URL('./imparse.proto', import.meta.url));
@@ -44,8 +45,6 @@ const SIGNALS = {
   endpointLogin: { signalType: 14, message: 'SignalEndpointLogin' },
 } as const;
 
-/** dtalk's "for ever" on the wire: the largest int64. */
-export const WIRE_MUTED_FOREVER = 9223372036854775807n;
 
 /** A mute deadline as dtalk writes it: MUTED_FOREVER becomes the largest int64, which no JSON number holds. */
 export const wireMuteTime = (mutedUntil: number): number | bigint => (mutedUntil === MUTED_FOREVER ? WIRE_MUTED_FOREVER : mutedUntil);
@@ -70,8 +69,6 @@ const NOTICE_KINDS = Object.keys(NOTICES) as NoticeKind[];
 type SignalKind = keyof typeof SIGNALS;
 const SIGNAL_KINDS = Object.keys(SIGNALS) as SignalKind[];
 
-/** Device types of the comet Auth `ext` (imparse auth.proto). */
-export const Device = { Android: 0, IOS: 1, Windows: 2, Linux: 3, MacOS: 4, Web: 5 } as const;
 
 /** What a dtalk client says of itself in the comet Auth `ext` (imparse `Login`). */
 export interface DeviceLogin {
@@ -150,22 +147,6 @@ export interface CometFrameFields {
   ack?: number;
 }
 
-/** The JSON form of a stored message (API.md §3, "record"). */
-export interface MessageRecordJson {
-  logId: string;
-  msgId: string;
-  channelType: number;
-  fromId: string;
-  targetId: string;
-  msgType: number;
-  /** The body in its JSON form, or null when `msg` does not decode as its msgType's message (end-to-end encrypted). */
-  content: MessageContent | null;
-  /** The exact bytes of the body, base64, when `content` is null. */
-  msg?: string;
-  createTime: number;
-  source?: MessageSource;
-  reference?: MessageReference;
-}
 
 export interface CommonRecord {
   channelType: number;
@@ -247,7 +228,7 @@ export interface Codec {
   encodeMessageRecord(message: StoredMessage): Uint8Array;
   /** Any stream event as a sync-record entry. */
   encodeStreamEvent(event: StreamEvent): Uint8Array;
-  messageRecordJson(message: StoredMessage): MessageRecordJson;
+  messageRecordJson(message: StoredMessage): MessageRecordFields;
   encodePush(fields: PushFields): Uint8Array;
   encodeCometFrame(body: Uint8Array, fields?: CometFrameFields): Uint8Array;
   decodeStreamRecord(bytes: Uint8Array): StreamRecord;
@@ -478,7 +459,7 @@ export function createCodec(): Codec {
     messageRecordJson(message) {
       // A revoked message has no body left; its record (seen only by those who fetched it before) is empty.
       const content = message.msg === null ? {} : readContent(message.msgType, message.msg);
-      const record: MessageRecordJson = {
+      const record: MessageRecordFields = {
         logId: String(message.mid),
         msgId: message.msgId,
         channelType: message.channelType,

@@ -1,6 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
-import { Channel, JoinType, MemberType, MuteType, MUTED_FOREVER, NOTICE_MSG_TYPE, type Group, type GroupSettings, type Membership, type SettingEventData } from '../domain.js';
+import { ChannelType, JoinType, MemberType, MuteType, MUTED_FOREVER, NOTICE_MSG_TYPE, type Group, type GroupSettings, type Membership, type SettingEventData } from '../domain.js';
 import type { Notification } from '../bus/event-bus.js';
 import type { GroupFacts, Store, WriteTransaction } from '../store/store.js';
 import { requireMembership } from './group-access.js';
@@ -355,7 +355,7 @@ export class GroupService {
   /** A group notice: a group message (msgType 7) from the member who made the change, as dtalk wrote it. */
   private async notice(tx: WriteTransaction, groupId: number, from: string, kind: NoticeKind, fields: Record<string, unknown>, now: number): Promise<Notification[]> {
     const msg = this.encodeNotice(kind, { group: groupId, ...fields });
-    const stored = await tx.insertMessage(from, { channelType: Channel.ToGroup, msgId: `notice-${randomUUID()}`, targetId: String(groupId), msgType: NOTICE_MSG_TYPE, msg }, now, []);
+    const stored = await tx.insertMessage(from, { channelType: ChannelType.ToGroup, msgId: `notice-${randomUUID()}`, targetId: String(groupId), msgType: NOTICE_MSG_TYPE, msg }, now, []);
     return [{ id: stored!.mid, groupId }];
   }
 

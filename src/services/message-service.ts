@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { Channel, MemberType, MuteType, MUTED_FOREVER, type Group, type Membership, type OutgoingMessage, type StoredMessage } from '../domain.js';
+import { ChannelType, MemberType, MuteType, MUTED_FOREVER, type Group, type Membership, type OutgoingMessage, type StoredMessage } from '../domain.js';
 import type { Notification } from '../bus/event-bus.js';
 import type { Store, WriteTransaction } from '../store/store.js';
 import { requireMembership } from './group-access.js';
@@ -35,7 +35,7 @@ const receiptOf = (message: StoredMessage): PushReceipt => ({ logId: message.mid
 const groupIdOf = (message: StoredMessage): number => Number(message.targetId);
 
 const audienceOf = (message: StoredMessage): Audience =>
-  message.channelType === Channel.ToGroup ? { recipients: [], groupId: groupIdOf(message) } : { recipients: [message.senderId, message.targetId] };
+  message.channelType === ChannelType.ToGroup ? { recipients: [], groupId: groupIdOf(message) } : { recipients: [message.senderId, message.targetId] };
 
 const notificationOf = (id: number, { recipients, groupId }: Audience): Notification =>
   groupId === undefined ? { id, uids: recipients } : { id, groupId };
@@ -61,8 +61,8 @@ export class MessageService {
 
     const { stored, isNew } = await this.store.write(async (tx) => {
       // Checked inside the transaction, so that a member removed or muted a moment ago cannot still post.
-      if (message.channelType === Channel.ToGroup) checkMayPost(await requireMembership(tx, Number(message.targetId), senderId), this.now());
-      const recipients = message.channelType === Channel.ToGroup ? [] : [senderId, message.targetId];
+      if (message.channelType === ChannelType.ToGroup) checkMayPost(await requireMembership(tx, Number(message.targetId), senderId), this.now());
+      const recipients = message.channelType === ChannelType.ToGroup ? [] : [senderId, message.targetId];
       const inserted = await tx.insertMessage(senderId, message, this.now(), recipients);
       // A repeat that raced the first past the check above: the unique key settled it.
       if (!inserted) return { stored: (await tx.findMessageByMsgId(senderId, message.msgId))!, isNew: false };
@@ -75,10 +75,10 @@ export class MessageService {
     return receiptOf(stored);
   }
 
-  async revoke(uid: string, channelType: Channel, logId: number): Promise<void> {
+  async revoke(uid: string, channelType: ChannelType, logId: number): Promise<void> {
     const notification = await this.store.write(async (tx) => {
       const message = await this.messageConcerning(tx, uid, channelType, logId);
-      const right = message.channelType === Channel.ToGroup ? await this.groupRevokeRight(tx, message, uid) : privateRevokeRight(message, uid);
+      const right = message.channelType === ChannelType.ToGroup ? await this.groupRevokeRight(tx, message, uid) : privateRevokeRight(message, uid);
       if (message.revokedAt !== null) return undefined;
       const now = this.now();
       if (right === 'within-window' && now - message.createdAt > this.revokeWindowMs) {
@@ -124,11 +124,11 @@ export class MessageService {
   }
 
   /** Returns the number of distinct users who marked the message. */
-  async focus(uid: string, channelType: Channel, logId: number): Promise<number> {
+  async focus(uid: string, channelType: ChannelType, logId: number): Promise<number> {
     const { currentNum, notification } = await this.store.write(async (tx) => {
       const message = await this.messageConcerning(tx, uid, channelType, logId);
       if (message.revokedAt !== null) throw messageNotFound(logId);
-      if (message.channelType === Channel.ToGroup) await requireMembership(tx, groupIdOf(message), uid);
+      if (message.channelType === ChannelType.ToGroup) await requireMembership(tx, groupIdOf(message), uid);
       if (message.senderId === uid) throw AppError.permissionDenied('the sender cannot focus their own message');
       const now = this.now();
       const marked = await tx.addFocusMark(message.mid, uid, now);
@@ -149,11 +149,11 @@ export class MessageService {
    * The message, if it exists in that channel and the caller could ever see it: a party of a private message,
    * or a member of the group when it was sent. Anyone else gets -1007 and learns nothing.
    */
-  private async messageConcerning(tx: WriteTransaction, uid: string, channelType: Channel, logId: number): Promise<StoredMessage> {
+  private async messageConcerning(tx: WriteTransaction, uid: string, channelType: ChannelType, logId: number): Promise<StoredMessage> {
     const message = await tx.getMessage(logId);
     if (!message || message.channelType !== channelType) throw messageNotFound(logId);
     const concerns =
-      message.channelType === Channel.ToGroup
+      message.channelType === ChannelType.ToGroup
         ? await tx.wasMemberAt(groupIdOf(message), uid, message.mid)
         : message.senderId === uid || message.targetId === uid;
     if (!concerns) throw messageNotFound(logId);

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex';
 import { AppError } from '../errors.js';
-import type { Channel, FriendType, Group, GroupSettings, JoinType, MemberType, Membership, MuteType, OutgoingMessage, StoredMessage, StreamEvent } from '../domain.js';
+import type { ChannelType, FriendType, Group, GroupSettings, JoinType, MemberType, Membership, MuteType, OutgoingMessage, StoredMessage, StreamEvent } from '../domain.js';
 import { GroupCommit, type BatchTransaction } from './group-commit.js';
 import type {
   DevicePosition,
@@ -93,7 +93,7 @@ function groupConversation(groupId: number): string {
 function toMessage(row: MessageRow): StoredMessage {
   return {
     mid: Number(row.mid),
-    channelType: row.channel_type as Channel,
+    channelType: row.channel_type as ChannelType,
     msgId: row.msg_id,
     senderId: row.sender_id,
     targetId: row.target_id,
@@ -117,7 +117,7 @@ function toStreamEvent(row: StreamRow): StreamEvent {
       return { id, kind: 'received', data };
     case 'revoke':
     case 'focus':
-      return { id, kind: row.kind, mid: Number(row.event_mid), channelType: row.channel_type as Channel, data };
+      return { id, kind: row.kind, mid: Number(row.event_mid), channelType: row.channel_type as ChannelType, data };
     case 'join':
     case 'leave':
     case 'disband':

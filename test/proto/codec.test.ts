@@ -81,7 +81,7 @@ describe('imparse codec', () => {
   describe('pushes', () => {
     it('decodes what encodePush wrote, with source and reference', () => {
       const msg = codec.encodeContent(1, { content: 'hi' });
-      const source = { channelType: 1, from: { id: 'x', name: 'Xavier' }, target: { id: 'y' } };
+      const source = { channelType: 1 as const, from: { id: 'x', name: 'Xavier' }, target: { id: 'y' } };
       const bytes = codec.encodePush({ channelType: 1, msgId: 'm1', targetId: '7', msgType: 1, msg, source, reference: { topic: 3, ref: 2 ** 53 - 1 } });
       assert.deepEqual(codec.decodePush(bytes), {
         eventType: 0, channelType: 1, msgId: 'm1', targetId: '7', msgType: 1, msg, source, reference: { topic: 3, ref: 2 ** 53 - 1 },

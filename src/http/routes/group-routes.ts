@@ -1,6 +1,7 @@
 import { Router } from '@koa/router';
 import type { Ajv } from 'ajv';
 import type { Middleware } from 'koa';
+import type { GroupInfo, GroupMember } from '../../contract/index.js';
 import { MUTED_FOREVER, type MemberType, type Membership } from '../../domain.js';
 import { AppError } from '../../errors.js';
 import { TEXT_PATTERN } from '../../strings.js';
@@ -53,7 +54,7 @@ function muteDuration(muteTime: number): number {
 }
 
 /** GroupMember (API.md §5). */
-const memberJson = (member: Membership) => ({
+const memberJson = (member: Membership): GroupMember<number | bigint> => ({
   memberId: member.uid,
   memberName: member.memberName,
   memberType: member.memberType,
@@ -61,7 +62,7 @@ const memberJson = (member: Membership) => ({
 });
 
 /** GroupInfo (API.md §5): the key only for members, and `person` only when the caller is one. */
-function groupJson({ group, facts, disbanded }: GroupView, maximum: number, { withKey }: { withKey: boolean }) {
+function groupJson({ group, facts, disbanded }: GroupView, maximum: number, { withKey }: { withKey: boolean }): GroupInfo<number | bigint> {
   return {
     id: group.id,
     idStr: String(group.id),

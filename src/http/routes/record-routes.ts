@@ -2,7 +2,7 @@ import { Router } from '@koa/router';
 import type { Ajv } from 'ajv';
 import type { Context, Middleware } from 'koa';
 import { AppError } from '../../errors.js';
-import type { Channel, OutgoingMessage, StoredMessage } from '../../domain.js';
+import type { ChannelType, OutgoingMessage, StoredMessage } from '../../domain.js';
 import type { Codec } from '../../proto/codec.js';
 import type { MessageService } from '../../services/message-service.js';
 import type { RecordService } from '../../services/record-service.js';
@@ -63,7 +63,7 @@ const markSchema = {
 interface SyncBody { count: number; start?: number | string }
 interface HistoryBody { targetId: string; count: number; logId?: number | string }
 interface GroupHistoryBody { groupId: number | string; count: number; logId?: number | string }
-interface MarkBody { type?: Channel; logId: number | string }
+interface MarkBody { type?: ChannelType; logId: number | string }
 
 /** POST /record/push[2] and /app/record/*: validate, call a service, shape the response. */
 export function recordRoutes(deps: RecordRoutesDeps): Router {

@@ -1,6 +1,6 @@
 /**
- * The wire contract (shared/API.md) as TypeScript types, for clients. Nothing here is imported from the server:
- * this folder is bundled for browsers, so it may depend on nothing but the platform (fetch, WebSocket).
+ * Messages on the wire (API.md §3, §4): the JSON form of bodies, pushes and records, and the record endpoints'
+ * requests and answers. The protobuf form is src/proto/imparse.proto.
  */
 
 /** Request ids: a JSON number or a decimal string (API.md §1). Responses say which one they use. */
@@ -25,9 +25,6 @@ export const MsgType = {
   RedPacket: 12,
   ContactCard: 13,
 } as const;
-
-export const MemberType = { Normal: 0, Admin: 1, Owner: 2 } as const;
-export type MemberType = (typeof MemberType)[keyof typeof MemberType];
 
 // Message bodies in their JSON form (API.md §3). Every field is optional because the JSON form omits a field at
 // its zero value: a text message with an empty text arrives as `{}`. int64 fields are JSON numbers below 2^53.
@@ -69,6 +66,23 @@ export interface ContentByMsgType {
 }
 export type SendableMsgType = keyof ContentByMsgType;
 
+/** The msgTypes a client may send, as a list. */
+export const SENDABLE_MSG_TYPES = [1, 2, 3, 4, 5, 6, 8, 10, 12, 13] as const satisfies readonly SendableMsgType[];
+
+/** msgType of the group notices the server writes; clients may not send it. */
+export const NOTICE_MSG_TYPE = 7;
+
+/**
+ * A group notice (msgType 7): what changed, as dtalk's NoticeMsg. `type` is the NoticeMsgType (0 new name, 1
+ * joined, 2 left, 3 removed, 4 disbanded, 5 muteType, 6 members muted, 7 new owner), `body` its fields.
+ */
+export interface NoticeContent { type?: number; body?: Record<string, unknown> }
+
+/** The body of each msgType a record may hold: what clients send, and the server's notices. */
+export interface RecordContentByMsgType extends ContentByMsgType {
+  7: NoticeContent;
+}
+
 export interface SourceUser { id?: string; name?: string }
 export interface MessageSource { channelType?: ChannelType; from?: SourceUser; target?: SourceUser }
 export interface MessageReference { topic?: number; ref?: number }
@@ -95,7 +109,7 @@ export type PushMessage = { [T in SendableMsgType]: PushMessageOf<T> & PushBody<
 
 export interface PushResult { logId: number; datetime: number }
 
-interface MessageRecordOf<T extends SendableMsgType> {
+interface MessageRecordOf<T extends keyof RecordContentByMsgType> {
   /** A decimal string here, as in the original Record type. */
   logId: string;
   msgId: string;
@@ -104,7 +118,7 @@ interface MessageRecordOf<T extends SendableMsgType> {
   targetId: string;
   msgType: T;
   /** The JSON form of the body, or null when the server cannot read it (end-to-end encrypted): see `msg`. */
-  content: ContentByMsgType[T] | null;
+  content: RecordContentByMsgType[T] | null;
   /** The exact bytes of the body, standard base64, when `content` is null. */
   msg?: string;
   createTime: number;
@@ -113,7 +127,10 @@ interface MessageRecordOf<T extends SendableMsgType> {
 }
 
 /** A stored message in its JSON form (API.md §3, "record"); narrow on `msgType` to type `content`. */
-export type MessageRecord = { [T in SendableMsgType]: MessageRecordOf<T> }[SendableMsgType];
+export type MessageRecord = { [T in keyof RecordContentByMsgType]: MessageRecordOf<T> }[keyof RecordContentByMsgType];
+
+/** A record as the server writes it: the same fields, the body as a plain JSON form whatever its msgType. */
+export type MessageRecordFields = Omit<MessageRecordOf<1>, 'msgType' | 'content'> & { msgType: number; content: Record<string, unknown> | null };
 
 export interface SyncRequest {
   /** Events with id > start; 0 (the default) is the beginning of the stream. */
@@ -151,98 +168,3 @@ export interface HistoryPage {
 }
 
 export interface FocusResult { currentNum: number }
-
-// Groups (API.md §5).
-
-/**
- * A member (API.md §5). `memberMuteTime`: muted until then (ms); 0 not muted; for ever is dtalk's
- * 9223372036854775807, which JSON.parse reads as 2^63 (compare with MUTED_FOREVER).
- */
-export interface GroupMember { memberId: string; memberName: string; memberType: MemberType; memberMuteTime: number }
-
-/** What `memberMuteTime` of a member muted for ever reads as after JSON.parse. */
-export const MUTED_FOREVER = 2 ** 63;
-
-export interface CreateGroupRequest { name?: string; avatar?: string; introduce?: string; memberIds?: string[] }
-
-/** A group (API.md §5). `key` and `person` only for members. */
-export interface GroupInfo {
-  id: number;
-  idStr: string;
-  /** The short number people share. */
-  markId: string;
-  /** The name members see (dtalk clients encrypt it with `key`); `publicName` is what anyone sees. */
-  name: string;
-  publicName: string;
-  avatar: string;
-  introduce: string;
-  owner: GroupMember;
-  /** The caller, when a member. */
-  person?: GroupMember;
-  memberNum: number;
-  maximum: number;
-  /** 0 normal, 1 blocked, 2 disbanded. */
-  status: number;
-  createTime: number;
-  /** 0 anyone may invite, 1 owner and admins, 2 owner and admins (others would need approval). */
-  joinType: 0 | 1 | 2;
-  /** 0 everyone posts, 1 owner and admins only. */
-  muteType: 0 | 1;
-  friendType: 0 | 1;
-  muteNum: number;
-  adminNum: number;
-  /** The symmetric key members encrypt group messages with (32 hex digits); members only. */
-  key?: string;
-  groupType: number;
-}
-
-export interface GroupDetails extends GroupInfo { members: GroupMember[] }
-export interface InviteResult { id: number; idStr: string; memberNum: number }
-export interface RemoveResult { memberNum: number; memberIds: string[] }
-export interface GroupList { groups: GroupInfo[] }
-export interface GroupMembers { id: number; idStr: string; members: GroupMember[] }
-export type GroupSettingChange =
-  | { name?: string; publicName?: string }
-  | { avatar: string }
-  | { joinType: 0 | 1 | 2 }
-  | { friendType: 0 | 1 }
-  | { muteType: 0 | 1 };
-
-// Realtime frames (API.md §6). Every event frame carries `id`, its position in the user's stream.
-
-export interface MessageFrame { type: 'message'; id: number; record: MessageRecord }
-export interface RevokeFrame { type: 'revoke'; id: number; logId: string; channelType: ChannelType; operator: string; self: boolean }
-export interface FocusFrame { type: 'focus'; id: number; logId: string; channelType: ChannelType; uid: string; currentNum: number; time: number }
-export interface GroupFrame {
-  type: 'group';
-  id: number;
-  event: 'join' | 'leave' | 'disband' | 'role' | 'muteTime' | 'name' | 'avatar' | 'joinType' | 'friendType' | 'muteType';
-  groupId: number;
-  /** Those concerned: who joined, left, changed type or were muted; none for the group's own settings. */
-  uids: string[];
-  /** Set for `role`. */
-  memberType?: MemberType;
-  /** Set for `muteTime`, as GroupMember.memberMuteTime. */
-  memberMuteTime?: number;
-  /** The new value, under the name of the setting that changed: `name`, `avatar`, `joinType`, ... */
-  name?: string;
-  avatar?: string;
-  joinType?: number;
-  friendType?: number;
-  muteType?: number;
-}
-
-/** Messages this user sent to `targetId` reached one of that user's devices: `logIds`, up to `logId`. */
-export interface DeliveredFrame { type: 'delivered'; id: number; targetId: string; uid: string; logId: string; logIds: string[] }
-
-export type ChatlogEvent = MessageFrame | DeliveredFrame | RevokeFrame | FocusFrame | GroupFrame;
-
-/** Every frame the server may send, events and control frames alike. */
-export type ServerFrame = ChatlogEvent | { type: 'ready'; id: number } | { type: 'pong' } | { type: 'error'; message: string };
-
-/** The response envelope of every endpoint (API.md §1). */
-export interface Envelope<T> {
-  result: number;
-  message: string;
-  data: T | null;
-}
