@@ -6,7 +6,7 @@
  * not change, since the width does not).
  */
 import { randomBytes } from 'node:crypto';
-import { createCodec } from '../../src/proto/codec.js';
+import { codec } from '../../test/helpers/client.js';
 
 /** Digits of the request number in a msgId: room for 10^10 requests per run. */
 const NUMBER_WIDTH = 10;
@@ -41,7 +41,6 @@ export function multipartBody(boundary: string, part: Uint8Array): Buffer {
  */
 export function multipartPushes(targets: string[], msgIdPrefix: string, content = 'a benchmark message of a typical length, about sixty bytes'): MultipartPushes {
   if (targets.length === 0) throw new Error('multipartPushes needs at least one target');
-  const codec = createCodec();
   const boundary = `----chatlogbench${randomBytes(8).toString('hex')}`;
   const msg = codec.encodeContent(1, { content });
   const marker = Buffer.from(`${msgIdPrefix}-${PLACEHOLDER}`, 'latin1');

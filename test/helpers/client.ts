@@ -1,6 +1,8 @@
 import { createCodec } from '../../src/proto/codec.js';
+import { createTestWire } from './wire.js';
 
-export const codec = createCodec();
+/** The server's codec, with what a client would encode and decode besides. */
+export const codec = { ...createCodec(), ...createTestWire() };
 
 export interface Reply<T = Record<string, unknown>> {
   status: number;

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import protobuf from 'protobufjs';
 import WebSocket from 'ws';
 import { CometOp, decodeSocketFrame, encodeSocketFrame, type SocketFrame } from '../../src/gateway/comet-socket-frame.js';
-import type { StreamRecord } from '../../src/proto/codec.js';
+import type { StreamRecord } from './wire.js';
 import { codec } from './client.js';
 
 /**
