@@ -139,6 +139,20 @@ export type SettingEventData = { time: number } & (
   | { field: 'joinType' | 'muteType' | 'friendType'; value: number }
 );
 
+/**
+ * What one committed event changed, for realtime: whose streams it is in. It names who it concerns, not what it
+ * holds: instances read the events themselves from the database, in stream order.
+ */
+export interface CommittedEvent {
+  id: number;
+  /** Users concerned directly: the parties of a private event, the uids a membership event names. */
+  uids?: string[];
+  /** A group whose members the event concerns. */
+  groupId?: number;
+  /** A membership change, so that instances keep their group index without reading it back. */
+  membership?: { kind: 'join' | 'leave' | 'disband'; uids: string[] };
+}
+
 /** One entry of a user's stream, at position `id`. */
 export type StreamEvent =
   | { id: number; kind: 'message'; message: StoredMessage }

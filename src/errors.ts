@@ -25,19 +25,19 @@ export class AppError extends Error {
   }
 
   static notInGroup(groupId: number): AppError {
-    return new AppError(ErrorCode.PermissionDenied, `you are not a member of group ${groupId}`, { dtalkCode: DtalkCode.NotInGroup });
+    return new Refusal(ErrorCode.PermissionDenied, `you are not a member of group ${groupId}`, { dtalkCode: DtalkCode.NotInGroup });
   }
 
   static groupDisbanded(groupId: number): AppError {
-    return new AppError(ErrorCode.NotFound, `group ${groupId} was disbanded`, { dtalkCode: DtalkCode.GroupDisbanded });
+    return new Refusal(ErrorCode.NotFound, `group ${groupId} was disbanded`, { dtalkCode: DtalkCode.GroupDisbanded });
   }
 
   static memberNotInGroup(uid: string, groupId: number): AppError {
-    return new AppError(ErrorCode.NotFound, `${uid} is not a member of group ${groupId}`, { dtalkCode: DtalkCode.MemberNotInGroup });
+    return new Refusal(ErrorCode.NotFound, `${uid} is not a member of group ${groupId}`, { dtalkCode: DtalkCode.MemberNotInGroup });
   }
 
   static notFound(message: string): AppError {
-    return new AppError(ErrorCode.NotFound, message);
+    return new Refusal(ErrorCode.NotFound, message);
   }
 
   static storageUnavailable(cause: unknown): AppError {
@@ -54,22 +54,35 @@ export class AppError extends Error {
   }
 
   static unauthenticated(message: string): AppError {
-    return new AppError(ErrorCode.Unauthenticated, message);
+    return new Refusal(ErrorCode.Unauthenticated, message);
   }
 
   static credentialsExpired(message: string): AppError {
-    return new AppError(ErrorCode.CredentialsExpired, message);
+    return new Refusal(ErrorCode.CredentialsExpired, message);
   }
 
   static invalidParams(message: string): AppError {
-    return new AppError(ErrorCode.InvalidParams, message);
+    return new Refusal(ErrorCode.InvalidParams, message);
   }
 
   static permissionDenied(message: string): AppError {
-    return new AppError(ErrorCode.PermissionDenied, message);
+    return new Refusal(ErrorCode.PermissionDenied, message);
+  }
+
+  static rateLimited(message: string, retryAfterSeconds: number): AppError {
+    return new Refusal(ErrorCode.RateLimited, message, { headers: { 'Retry-After': String(retryAfterSeconds) } });
   }
 
   static tooLarge(message: string): AppError {
-    return new AppError(ErrorCode.TooLarge, message);
+    return new Refusal(ErrorCode.TooLarge, message);
   }
+}
+
+/**
+ * A request the rules refuse: not found, not allowed, invalid, too large, unauthenticated, too many. Services
+ * refuse before they write anything, which lets group commit run its works without savepoints; an AppError that
+ * is not a Refusal (storage failures) says something went wrong instead.
+ */
+export class Refusal extends AppError {
+  override readonly name = 'Refusal';
 }

@@ -52,7 +52,8 @@ const ACK_FLUSH_DELAY_MS = 200;
 export async function createServer(config: Config, options: ServerOptions = {}): Promise<ChatlogServer> {
   const logger = options.logger ?? pino({ level: config.logLevel });
   const db = await openDatabase(config.database);
-  const store = new KnexStore(db, { maxBatch: config.writeBatchMax });
+  // Every committed event is announced on the bus, once, by the write path: services never build notifications.
+  const store = new KnexStore(db, { maxBatch: config.writeBatchMax, onCommitted: (events) => events.forEach((event) => bus.publish(event)) });
   let bus: EventBus;
   let redisBus: RedisBus | undefined;
   if (config.redisUrl) {
@@ -73,7 +74,6 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     busReconnects: () => redisBus?.reconnects ?? 0,
     writeBatches: () => store.writeStats,
   });
-  const notify = bus.publish.bind(bus);
   let sendLimiter: SendLimiter | undefined;
   if (config.rateLimitSends) {
     sendLimiter = config.redisUrl
@@ -91,7 +91,6 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const records = new RecordService(store);
   const messages = new MessageService(store, {
     revokeWindowMs: config.revokeWindowMs,
-    notify,
     onStored: (message) => metrics.messagesSent.inc({ channel: message.channelType === 1 ? 'group' : 'private' }),
   });
   const devices = new DeviceService(store, messages, { flushDelayMs: ACK_FLUSH_DELAY_MS, logger });
@@ -103,7 +102,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     pushInput,
     messages,
     records,
-    groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, notify, encodeNotice: codec.encodeNotice }),
+    groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, encodeNotice: codec.encodeNotice }),
     metrics,
     sendLimiter,
     jwt: config.jwt,

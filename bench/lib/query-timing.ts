@@ -45,7 +45,7 @@ export async function timeStore(
   counts: { stream: number; history: number },
 ): Promise<StoreTiming> {
   const db = await openDatabase(database);
-  const store = new KnexStore(db, { maxBatch: 1 });
+  const store = new KnexStore(db, { maxBatch: 1, onCommitted: () => undefined });
   try {
     const stream = (i: number) => store.readStream(streams[i % streams.length]!.uid, streams[i % streams.length]!.start, counts.stream + 1);
     const history = (i: number) => store.privateHistory(conversations[i % conversations.length]![0], conversations[i % conversations.length]![1], undefined, counts.history);

@@ -1,18 +1,10 @@
+import type { CommittedEvent } from '../domain.js';
+
 /**
- * A notification that events were committed. It names who they concern, not what they hold: every instance
- * reads the events themselves from the database, in stream order, so a lost or late notification costs latency,
- * never data (DESIGN.md "Realtime").
+ * A notification that an event was committed. Every instance reads the events themselves from the database, in
+ * stream order, so a lost or late notification costs latency, never data (DESIGN.md "Realtime").
  */
-export interface Notification {
-  /** The highest event id committed. */
-  id: number;
-  /** Users concerned directly: the parties of a private event, the uids a membership event names. */
-  uids?: string[];
-  /** A group whose members the events concern. */
-  groupId?: number;
-  /** A membership change, so that instances keep their group index without reading it back. */
-  membership?: { kind: 'join' | 'leave' | 'disband'; uids: string[] };
-}
+export type Notification = CommittedEvent;
 
 /**
  * Something for a user's open connections that is in no stream and is not worth keeping: a device signed in

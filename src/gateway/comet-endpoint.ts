@@ -281,7 +281,7 @@ export class CometEndpoint {
     const reply = (body: Uint8Array) => this.send(connection, { ver: frame.ver, op: CometOp.SendMsgReply, seq: frame.seq, ack: frame.seq, body });
     try {
       const decision = (await this.options.sendLimiter?.take(uid)) ?? { allowed: true };
-      if (!decision.allowed) throw new AppError(ErrorCode.RateLimited, 'too many messages: retry later');
+      if (!decision.allowed) throw AppError.rateLimited('too many messages: retry later', Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
       const receipt = await this.options.messages.push(uid, this.options.pushInput.fromProto(frame.body));
       reply(this.options.codec.encodeCommonAck(receipt.logId, receipt.datetime));
     } catch (err) {

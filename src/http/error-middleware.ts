@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import type { Logger } from 'pino';
-import { AppError, ErrorCode } from '../errors.js';
+import { AppError, ErrorCode, Refusal } from '../errors.js';
 import type { Envelope } from '../contract/envelope.js';
 
 /** Errors raised by Koa itself (http-errors) carry only a status; give each the contract code it means. */
@@ -45,6 +45,6 @@ function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
   const { status, expose, message } = (err ?? {}) as { status?: number; expose?: boolean; message?: string };
   const code = status === undefined ? undefined : codeOfStatus[status];
-  if (code !== undefined && expose && message) return new AppError(code, message);
+  if (code !== undefined && expose && message) return new Refusal(code, message);
   return new AppError(ErrorCode.ServerError, 'unexpected server error; it has been logged', { cause: err });
 }

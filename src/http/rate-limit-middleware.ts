@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { AppError, ErrorCode } from '../errors.js';
+import { AppError } from '../errors.js';
 import type { SendLimiter } from '../ratelimit/send-limiter.js';
 
 /** Refuses a send past the caller's rate with -1029 / 429 and Retry-After, before its body is even read. */
@@ -8,9 +8,7 @@ export function rateLimitMiddleware(limiter: SendLimiter): Middleware {
     const decision = await limiter.take(ctx.state.uid);
     if (!decision.allowed) {
       const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-      throw new AppError(ErrorCode.RateLimited, `too many messages: at most the configured rate per user; retry in ${seconds} s`, {
-        headers: { 'Retry-After': String(seconds) },
-      });
+      throw AppError.rateLimited(`too many messages: at most the configured rate per user; retry in ${seconds} s`, seconds);
     }
     await next();
   };

@@ -1,7 +1,6 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
 import { ChannelType, JoinType, MemberType, MuteType, MUTED_FOREVER, NOTICE_MSG_TYPE, type Group, type GroupSettings, type Membership, type SettingEventData } from '../domain.js';
-import type { Notification } from '../bus/event-bus.js';
 import type { GroupFacts, Store, WriteTransaction } from '../store/store.js';
 import { requireMembership } from './group-access.js';
 
@@ -13,8 +12,6 @@ const ANNOUNCED = ['name', 'avatar', 'joinType', 'friendType', 'muteType'] as co
 
 export interface GroupServiceOptions {
   maxGroupMembers: number;
-  /** Announces committed events to every instance. */
-  notify: (notification: Notification) => void;
   /** The body of a group notice. */
   encodeNotice: (kind: NoticeKind, fields: Record<string, unknown>) => Uint8Array;
   now?: () => number;
@@ -47,13 +44,11 @@ type Work<T> = (tx: WriteTransaction, now: number) => Promise<T>;
  */
 export class GroupService {
   private readonly maxGroupMembers: number;
-  private readonly notify: (notification: Notification) => void;
   private readonly encodeNotice: GroupServiceOptions['encodeNotice'];
   private readonly now: () => number;
 
   constructor(private readonly store: Store, options: GroupServiceOptions) {
     this.maxGroupMembers = options.maxGroupMembers;
-    this.notify = options.notify;
     this.encodeNotice = options.encodeNotice;
     this.now = options.now ?? Date.now;
   }
@@ -83,12 +78,11 @@ export class GroupService {
         },
         first!.slice(1),
       );
-      const notifications: Notification[] = [{ id: created.id, groupId: created.id, uids: first!, membership: { kind: 'join', uids: first! } }];
-      notifications.push(...(await this.notice(tx, created.id, ownerId, 'signIn', { inviter: ownerId, members: first!.slice(1) }, now)));
+      await this.notice(tx, created.id, ownerId, 'signIn', { inviter: ownerId, members: first!.slice(1) }, now);
       // The members past the first list join in further events of the same transaction.
-      for (const uids of rest) notifications.push(...(await this.joinEvent(tx, created.id, ownerId, uids, now)));
+      for (const uids of rest) await this.joinEvent(tx, created.id, ownerId, uids, now);
       if (rest.length > 0) await tx.updateGroup(created.id, { memberNumDelta: rest.flat().length });
-      return [{ ...created, memberNum: created.memberNum + rest.flat().length }, notifications];
+      return { ...created, memberNum: created.memberNum + rest.flat().length };
     });
     return this.viewWithMembers(group, ownerId);
   }
@@ -99,7 +93,7 @@ export class GroupService {
       const { group, membership } = await requireMembership(tx, groupId, uid);
       checkMayInvite(group, membership);
       const added = await this.addMembers(tx, group, uid, distinct(newMemberIds), now);
-      return [{ ...group, memberNum: group.memberNum + added.uids.length }, added.notifications];
+      return { ...group, memberNum: group.memberNum + added.length };
     });
   }
 
@@ -109,11 +103,11 @@ export class GroupService {
       const found = await tx.getGroupMembership(groupId, uid);
       if (!found) throw AppError.notFound(`group ${groupId} does not exist`);
       if (found.disbanded) throw AppError.groupDisbanded(groupId);
-      if (found.membership) return [undefined, []];
-      const inviter = await tx.getMembership(groupId, inviterId);
+      if (found.membership) return;
+      const [inviter] = await tx.currentMembers(groupId, [inviterId]);
       if (!inviter) throw AppError.memberNotInGroup(inviterId, groupId);
       checkMayInvite(found.group, inviter);
-      return [undefined, (await this.addMembers(tx, found.group, inviterId, [uid], now)).notifications];
+      await this.addMembers(tx, found.group, inviterId, [uid], now);
     });
   }
 
@@ -125,13 +119,12 @@ export class GroupService {
       const targets = await tx.currentMembers(groupId, distinct(memberIds));
       for (const target of targets) checkMayRemove(membership, target);
       const removed = targets.map((target) => target.uid);
-      const notifications: Notification[] = [];
       for (const uids of listsOfBoundedSize(removed)) {
         // The notice first, so that those removed still see it.
-        notifications.push(...(await this.notice(tx, groupId, uid, 'kickOut', { operator: uid, members: uids }, now)));
-        notifications.push(await this.leave(tx, groupId, uid, uids, now));
+        await this.notice(tx, groupId, uid, 'kickOut', { operator: uid, members: uids }, now);
+        await this.leave(tx, groupId, uid, uids, now);
       }
-      return [{ memberNum: group.memberNum - removed.length, removed }, notifications];
+      return { memberNum: group.memberNum - removed.length, removed };
     });
   }
 
@@ -142,8 +135,8 @@ export class GroupService {
       if (membership.memberType === MemberType.Owner) {
         throw AppError.permissionDenied('the owner cannot exit the group: hand it over with change-owner first, or disband it');
       }
-      const notices = await this.notice(tx, groupId, uid, 'signOut', { operator: uid }, now);
-      return [undefined, [...notices, await this.leave(tx, groupId, uid, [uid], now)]];
+      await this.notice(tx, groupId, uid, 'signOut', { operator: uid }, now);
+      await this.leave(tx, groupId, uid, [uid], now);
     });
   }
 
@@ -151,11 +144,10 @@ export class GroupService {
     await this.change(async (tx, now) => {
       const { membership } = await requireMembership(tx, groupId, uid);
       if (membership.memberType !== MemberType.Owner) throw AppError.permissionDenied('only the owner may disband the group');
-      const notices = await this.notice(tx, groupId, uid, 'delete', { operator: uid }, now);
+      await this.notice(tx, groupId, uid, 'delete', { operator: uid }, now);
       const id = await tx.appendGroupEvent({ kind: 'disband', groupId, actor: uid, data: { time: now }, createdAt: now });
       await tx.closeMemberships(groupId, id);
       await tx.updateGroup(groupId, { disbandedId: id });
-      return [undefined, [...notices, { id, groupId, membership: { kind: 'disband', uids: [] } }]];
     });
   }
 
@@ -166,10 +158,9 @@ export class GroupService {
       if (membership.memberType !== MemberType.Owner) throw AppError.permissionDenied('only the owner may change member types');
       const target = await requireMember(tx, groupId, memberId);
       if (target.memberType === MemberType.Owner) throw AppError.permissionDenied("the owner's type changes only with change-owner");
-      if (target.memberType === memberType) return [undefined, []];
-      const notifications = [await this.changeRole(tx, groupId, uid, memberId, memberType, now)];
-      if (memberType === MemberType.Admin) notifications.push(...(await this.unmute(tx, groupId, uid, target, now)));
-      return [undefined, notifications];
+      if (target.memberType === memberType) return;
+      await this.changeRole(tx, groupId, uid, memberId, memberType, now);
+      if (memberType === MemberType.Admin) await this.unmute(tx, groupId, uid, target, now);
     });
   }
 
@@ -179,13 +170,12 @@ export class GroupService {
       const { membership } = await requireMembership(tx, groupId, uid);
       if (membership.memberType !== MemberType.Owner) throw AppError.permissionDenied('only the owner may hand over the group');
       const target = await requireMember(tx, groupId, memberId);
-      if (memberId === uid) return [undefined, []];
-      const promoted = await this.changeRole(tx, groupId, uid, memberId, MemberType.Owner, now);
-      const demoted = await this.changeRole(tx, groupId, uid, uid, MemberType.Normal, now);
+      if (memberId === uid) return;
+      await this.changeRole(tx, groupId, uid, memberId, MemberType.Owner, now);
+      await this.changeRole(tx, groupId, uid, uid, MemberType.Normal, now);
       await tx.updateGroup(groupId, { ownerId: memberId });
-      const unmuted = await this.unmute(tx, groupId, uid, target, now);
-      const notices = await this.notice(tx, groupId, uid, 'owner', { newOwner: memberId }, now);
-      return [undefined, [promoted, demoted, ...unmuted, ...notices]];
+      await this.unmute(tx, groupId, uid, target, now);
+      await this.notice(tx, groupId, uid, 'owner', { newOwner: memberId }, now);
     });
   }
 
@@ -204,14 +194,12 @@ export class GroupService {
       const privileged = targets.find((target) => target.memberType !== MemberType.Normal);
       if (privileged) throw AppError.permissionDenied(`the owner and admins cannot be muted, and ${privileged.uid} is one`);
       const mutedUntil = durationMs === 0 || durationMs === MUTED_FOREVER ? durationMs : now + durationMs;
-      await tx.setMutedUntil(groupId, uids, mutedUntil);
-      const notifications: Notification[] = [];
+      await tx.updateMembers(groupId, uids, { mutedUntil });
       for (const list of listsOfBoundedSize(uids)) {
-        const id = await tx.appendGroupEvent({ kind: 'muteTime', groupId, actor: uid, data: { uids: list, mutedUntil, time: now }, createdAt: now });
-        notifications.push({ id, groupId });
-        if (mutedUntil !== 0) notifications.push(...(await this.notice(tx, groupId, uid, 'memberMuted', { operator: uid, members: list }, now)));
+        await tx.appendGroupEvent({ kind: 'muteTime', groupId, actor: uid, data: { uids: list, mutedUntil, time: now }, createdAt: now });
+        if (mutedUntil !== 0) await this.notice(tx, groupId, uid, 'memberMuted', { operator: uid, members: list }, now);
       }
-      return [targets.map((target) => ({ ...target, mutedUntil })), notifications];
+      return targets.map((target) => ({ ...target, mutedUntil }));
     });
   }
 
@@ -219,8 +207,7 @@ export class GroupService {
   async setMemberName(uid: string, groupId: number, memberName: string): Promise<void> {
     await this.change(async (tx) => {
       await requireMembership(tx, groupId, uid);
-      await tx.setMemberName(groupId, uid, memberName);
-      return [undefined, []];
+      await tx.updateMembers(groupId, [uid], { memberName });
     });
   }
 
@@ -237,17 +224,14 @@ export class GroupService {
         const blankName = (field === 'name' || field === 'publicName') && value === '';
         if (value !== undefined && !blankName && group[field] !== value) changes[field] = value;
       }
-      if (Object.keys(changes).length === 0) return [undefined, []];
+      if (Object.keys(changes).length === 0) return;
       await tx.updateGroup(groupId, changes);
-      const notifications: Notification[] = [];
       for (const field of ANNOUNCED) {
         if (changes[field] === undefined) continue;
-        const data = settingEvent(field, changes[field], now);
-        notifications.push({ id: await tx.appendGroupEvent({ kind: 'setting', groupId, actor: uid, data, createdAt: now }), groupId });
+        await tx.appendGroupEvent({ kind: 'setting', groupId, actor: uid, data: settingEvent(field, changes[field], now), createdAt: now });
       }
-      if (changes.name !== undefined) notifications.push(...(await this.notice(tx, groupId, uid, 'name', { operator: uid, name: changes.name }, now)));
-      if (changes.muteType !== undefined) notifications.push(...(await this.notice(tx, groupId, uid, 'muteType', { operator: uid, type: changes.muteType }, now)));
-      return [undefined, notifications];
+      if (changes.name !== undefined) await this.notice(tx, groupId, uid, 'name', { operator: uid, name: changes.name }, now);
+      if (changes.muteType !== undefined) await this.notice(tx, groupId, uid, 'muteType', { operator: uid, type: changes.muteType }, now);
     });
   }
 
@@ -283,7 +267,7 @@ export class GroupService {
 
   async member(uid: string, groupId: number, memberId: string): Promise<Membership> {
     await requireMembership(this.store, groupId, uid);
-    const [member] = await this.store.findMembers(groupId, [memberId]);
+    const [member] = await this.store.currentMembers(groupId, [memberId]);
     if (!member) throw AppError.memberNotInGroup(memberId, groupId);
     return member;
   }
@@ -294,14 +278,9 @@ export class GroupService {
     return (await this.members(uid, groupId)).filter((member) => member.mutedUntil > now);
   }
 
-  /**
-   * Runs a change in one write transaction and announces what it committed. The change returns its result and
-   * the notifications of its events, in id order (none when it changed nothing).
-   */
-  private async change<T>(work: Work<[T, Notification[]]>): Promise<T> {
-    const [result, notifications] = await this.store.write((tx) => work(tx, this.now()));
-    for (const notification of notifications) this.notify(notification);
-    return result;
+  /** Runs a change in one write transaction; the store announces what it committed. */
+  private change<T>(work: Work<T>): Promise<T> {
+    return this.store.write((tx) => work(tx, this.now()));
   }
 
   private async viewWithMembers(group: Group, uid: string): Promise<GroupView & { members: Membership[] }> {
@@ -309,54 +288,47 @@ export class GroupService {
     return { group, facts: facts.get(group.id)!, disbanded: false, members };
   }
 
-  /** New members (those not in yet), their join event and the notice of it, by `inviter`. */
-  private async addMembers(tx: WriteTransaction, group: Group, inviter: string, candidates: string[], now: number): Promise<{ uids: string[]; notifications: Notification[] }> {
-    const groupId = group.id;
-    const present = new Set((await tx.currentMembers(groupId, candidates)).map((member) => member.uid));
+  /** New members (those not in yet), their join events and the notices of them, by `inviter`; returns them. */
+  private async addMembers(tx: WriteTransaction, group: Group, inviter: string, candidates: string[], now: number): Promise<string[]> {
+    const present = new Set((await tx.currentMembers(group.id, candidates)).map((member) => member.uid));
     const uids = candidates.filter((candidate) => !present.has(candidate));
-    if (uids.length === 0) return { uids, notifications: [] };
+    if (uids.length === 0) return uids;
     this.checkCap(group.memberNum + uids.length);
-    const notifications: Notification[] = [];
-    for (const list of listsOfBoundedSize(uids)) notifications.push(...(await this.joinEvent(tx, groupId, inviter, list, now)));
-    await tx.updateGroup(groupId, { memberNumDelta: uids.length });
-    return { uids, notifications };
+    for (const list of listsOfBoundedSize(uids)) await this.joinEvent(tx, group.id, inviter, list, now);
+    await tx.updateGroup(group.id, { memberNumDelta: uids.length });
+    return uids;
   }
 
   /** One join event (the members' stays start at it) and the notice of it; memberNum is the caller's. */
-  private async joinEvent(tx: WriteTransaction, groupId: number, inviter: string, uids: string[], now: number): Promise<Notification[]> {
+  private async joinEvent(tx: WriteTransaction, groupId: number, inviter: string, uids: string[], now: number): Promise<void> {
     const joinedId = await tx.appendGroupEvent({ kind: 'join', groupId, actor: inviter, data: { uids, time: now }, createdAt: now });
     await tx.addMembers(groupId, uids, MemberType.Normal, joinedId);
-    const notices = await this.notice(tx, groupId, inviter, 'signIn', { inviter, members: uids }, now);
-    return [{ id: joinedId, groupId, uids, membership: { kind: 'join', uids } }, ...notices];
+    await this.notice(tx, groupId, inviter, 'signIn', { inviter, members: uids }, now);
   }
 
   /** The leave event comes first, so that those who leave see it as the last event of their stay. */
-  private async leave(tx: WriteTransaction, groupId: number, actor: string, uids: string[], now: number): Promise<Notification> {
+  private async leave(tx: WriteTransaction, groupId: number, actor: string, uids: string[], now: number): Promise<void> {
     const leftId = await tx.appendGroupEvent({ kind: 'leave', groupId, actor, data: { uids, time: now }, createdAt: now });
     await tx.closeMemberships(groupId, leftId, uids);
     await tx.updateGroup(groupId, { memberNumDelta: -uids.length });
-    return { id: leftId, groupId, uids, membership: { kind: 'leave', uids } };
   }
 
-  private async changeRole(tx: WriteTransaction, groupId: number, actor: string, uid: string, memberType: MemberType, now: number): Promise<Notification> {
-    await tx.setMemberType(groupId, uid, memberType);
-    const id = await tx.appendGroupEvent({ kind: 'role', groupId, actor, data: { uid, memberType, time: now }, createdAt: now });
-    return { id, groupId };
+  private async changeRole(tx: WriteTransaction, groupId: number, actor: string, uid: string, memberType: MemberType, now: number): Promise<void> {
+    await tx.updateMembers(groupId, [uid], { memberType });
+    await tx.appendGroupEvent({ kind: 'role', groupId, actor, data: { uid, memberType, time: now }, createdAt: now });
   }
 
   /** Lifts a member's mute (one who became an admin or the owner), when there was one. */
-  private async unmute(tx: WriteTransaction, groupId: number, actor: string, member: Membership, now: number): Promise<Notification[]> {
-    if (member.mutedUntil === 0) return [];
-    await tx.setMutedUntil(groupId, [member.uid], 0);
-    const id = await tx.appendGroupEvent({ kind: 'muteTime', groupId, actor, data: { uids: [member.uid], mutedUntil: 0, time: now }, createdAt: now });
-    return [{ id, groupId }];
+  private async unmute(tx: WriteTransaction, groupId: number, actor: string, member: Membership, now: number): Promise<void> {
+    if (member.mutedUntil === 0) return;
+    await tx.updateMembers(groupId, [member.uid], { mutedUntil: 0 });
+    await tx.appendGroupEvent({ kind: 'muteTime', groupId, actor, data: { uids: [member.uid], mutedUntil: 0, time: now }, createdAt: now });
   }
 
   /** A group notice: a group message (msgType 7) from the member who made the change, as dtalk wrote it. */
-  private async notice(tx: WriteTransaction, groupId: number, from: string, kind: NoticeKind, fields: Record<string, unknown>, now: number): Promise<Notification[]> {
+  private async notice(tx: WriteTransaction, groupId: number, from: string, kind: NoticeKind, fields: Record<string, unknown>, now: number): Promise<void> {
     const msg = this.encodeNotice(kind, { group: groupId, ...fields });
-    const stored = await tx.insertMessage(from, { channelType: ChannelType.ToGroup, msgId: `notice-${randomUUID()}`, targetId: String(groupId), msgType: NOTICE_MSG_TYPE, msg }, now, []);
-    return [{ id: stored!.mid, groupId }];
+    await tx.insertMessage(from, { channelType: ChannelType.ToGroup, msgId: `notice-${randomUUID()}`, targetId: String(groupId), msgType: NOTICE_MSG_TYPE, msg }, now, []);
   }
 
   private checkCap(memberNum: number): void {
@@ -409,7 +381,7 @@ async function freeMarkId(tx: WriteTransaction): Promise<string> {
 }
 
 async function requireMember(tx: WriteTransaction, groupId: number, uid: string): Promise<Membership> {
-  const member = await tx.getMembership(groupId, uid);
+  const [member] = await tx.currentMembers(groupId, [uid]);
   if (!member) throw AppError.memberNotInGroup(uid, groupId);
   return member;
 }

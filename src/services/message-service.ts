@@ -1,6 +1,5 @@
 import { AppError } from '../errors.js';
 import { ChannelType, MemberType, MuteType, MUTED_FOREVER, type Group, type Membership, type OutgoingMessage, type StoredMessage } from '../domain.js';
-import type { Notification } from '../bus/event-bus.js';
 import type { Store, WriteTransaction } from '../store/store.js';
 import { requireMembership } from './group-access.js';
 
@@ -11,8 +10,6 @@ export interface PushReceipt {
 
 export interface MessageServiceOptions {
   revokeWindowMs: number;
-  /** Announces committed events to every instance. */
-  notify: (notification: Notification) => void;
   /** Told of every message stored (not of repeats), for metrics. */
   onStored?: (message: StoredMessage) => void;
   now?: () => number;
@@ -37,19 +34,14 @@ const groupIdOf = (message: StoredMessage): number => Number(message.targetId);
 const audienceOf = (message: StoredMessage): Audience =>
   message.channelType === ChannelType.ToGroup ? { recipients: [], groupId: groupIdOf(message) } : { recipients: [message.senderId, message.targetId] };
 
-const notificationOf = (id: number, { recipients, groupId }: Audience): Notification =>
-  groupId === undefined ? { id, uids: recipients } : { id, groupId };
-
 /** Sending, recalling and marking messages: the rules of API.md §4.1, §4.5 and §4.6. */
 export class MessageService {
   private readonly revokeWindowMs: number;
-  private readonly notify: (notification: Notification) => void;
   private readonly onStored: (message: StoredMessage) => void;
   private readonly now: () => number;
 
   constructor(private readonly store: Store, options: MessageServiceOptions) {
     this.revokeWindowMs = options.revokeWindowMs;
-    this.notify = options.notify;
     this.onStored = options.onStored ?? (() => undefined);
     this.now = options.now ?? Date.now;
   }
@@ -68,31 +60,26 @@ export class MessageService {
       if (!inserted) return { stored: (await tx.findMessageByMsgId(senderId, message.msgId))!, isNew: false };
       return { stored: inserted, isNew: true };
     });
-    if (isNew) {
-      this.notify(notificationOf(stored.mid, audienceOf(stored)));
-      this.onStored(stored);
-    }
+    if (isNew) this.onStored(stored);
     return receiptOf(stored);
   }
 
   async revoke(uid: string, channelType: ChannelType, logId: number): Promise<void> {
-    const notification = await this.store.write(async (tx) => {
+    await this.store.write(async (tx) => {
       const message = await this.messageConcerning(tx, uid, channelType, logId);
       const right = message.channelType === ChannelType.ToGroup ? await this.groupRevokeRight(tx, message, uid) : privateRevokeRight(message, uid);
-      if (message.revokedAt !== null) return undefined;
+      if (message.revokedAt !== null) return;
       const now = this.now();
       if (right === 'within-window' && now - message.createdAt > this.revokeWindowMs) {
         throw AppError.permissionDenied(`the revoke window of ${this.revokeWindowMs} ms after sending has passed`);
       }
       await tx.markRevoked(message.mid, uid, now);
       const audience = audienceOf(message);
-      const id = await tx.appendMessageEvent(
+      await tx.appendMessageEvent(
         { kind: 'revoke', mid: message.mid, groupId: audience.groupId, actor: uid, data: { operator: uid, self: uid === message.senderId }, createdAt: now },
         audience.recipients,
       );
-      return notificationOf(id, audience);
     });
-    if (notification) this.notify(notification);
   }
 
   /**
@@ -102,30 +89,26 @@ export class MessageService {
    */
   async markDelivered(receiverId: string, mids: number[]): Promise<void> {
     if (mids.length === 0) return;
-    const notifications = await this.store.write(async (tx) => {
+    await this.store.write(async (tx) => {
       const now = this.now();
       const bySender = new Map<string, number[]>();
       for (const { mid, senderId } of await tx.markDelivered(receiverId, mids, now)) {
         bySender.set(senderId, [...(bySender.get(senderId) ?? []), mid]);
       }
-      const out: Notification[] = [];
       for (const [senderId, delivered] of bySender) {
         delivered.sort((a, b) => a - b);
         // A few thousand at most per event, so that a receipt always fits a comet frame.
         for (let i = 0; i < delivered.length; i += MAX_RECEIPT_MIDS) {
           const data = { peer: receiverId, mids: delivered.slice(i, i + MAX_RECEIPT_MIDS), time: now };
-          const id = await tx.appendUserEvent({ kind: 'received', actor: receiverId, data, createdAt: now }, [senderId]);
-          out.push({ id, uids: [senderId] });
+          await tx.appendUserEvent({ kind: 'received', actor: receiverId, data, createdAt: now }, [senderId]);
         }
       }
-      return out;
     });
-    for (const notification of notifications) this.notify(notification);
   }
 
   /** Returns the number of distinct users who marked the message. */
   async focus(uid: string, channelType: ChannelType, logId: number): Promise<number> {
-    const { currentNum, notification } = await this.store.write(async (tx) => {
+    return this.store.write(async (tx) => {
       const message = await this.messageConcerning(tx, uid, channelType, logId);
       if (message.revokedAt !== null) throw messageNotFound(logId);
       if (message.channelType === ChannelType.ToGroup) await requireMembership(tx, groupIdOf(message), uid);
@@ -133,16 +116,14 @@ export class MessageService {
       const now = this.now();
       const marked = await tx.addFocusMark(message.mid, uid, now);
       const currentNum = await tx.countFocusMarks(message.mid);
-      if (!marked) return { currentNum, notification: undefined };
+      if (!marked) return currentNum;
       const audience = audienceOf(message);
-      const id = await tx.appendMessageEvent(
+      await tx.appendMessageEvent(
         { kind: 'focus', mid: message.mid, groupId: audience.groupId, actor: uid, data: { uid, currentNum, time: now }, createdAt: now },
         audience.recipients,
       );
-      return { currentNum, notification: notificationOf(id, audience) };
+      return currentNum;
     });
-    if (notification) this.notify(notification);
-    return currentNum;
   }
 
   /**

@@ -23,54 +23,6 @@ export interface GroupMembership {
   membership?: Membership;
 }
 
-/** What the services need from storage. The knex implementation is the only place with SQL. */
-export interface Store {
-  /** The message a sender already stored under msgId, if any (idempotency). */
-  findMessageByMsgId(senderId: string, msgId: string): Promise<StoredMessage | undefined>;
-  /**
-   * Runs `work` in one write transaction. Write transactions are serialised, so ids taken inside become
-   * visible in id order, and reads inside see every earlier write.
-   */
-  write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
-  /** The user's stream after `afterId`, ascending, at most `limit` events; revoked messages left out. */
-  readStream(uid: string, afterId: number, limit: number): Promise<StreamEvent[]>;
-  /** The id of the last event of the user's stream, 0 when it is empty. */
-  latestPosition(uid: string): Promise<number>;
-  /** Messages between two users with mid < beforeId (or the newest), newest first; revoked ones left out. */
-  privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
-  /** A group's messages with fromId <= mid < beforeId (or the newest), newest first; revoked ones left out. */
-  groupHistory(groupId: number, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
-  getGroupMembership(groupId: number, uid: string): Promise<GroupMembership | undefined>;
-  /** The current members, owner first, then admins, then by join. */
-  listMembers(groupId: number): Promise<Membership[]>;
-  /** Of `uids`, the current members of the group. */
-  findMembers(groupId: number, uids: string[]): Promise<Membership[]>;
-  /** For each group: its owner's membership, the user's (if a member), and how many admins and muted members it has. */
-  describeGroups(groupIds: number[], uid: string, now: number): Promise<Map<number, GroupFacts>>;
-  /** The groups the user belongs to now, oldest first. */
-  listGroupsOf(uid: string): Promise<Group[]>;
-  /**
-   * Registers a device of the user (or notes it again) and returns the stream position up to which it has
-   * acknowledged every event; 0 for a device seen for the first time.
-   */
-  openDevice(uid: string, device: KnownDevice, at: number): Promise<number>;
-  /** Moves devices' acknowledged positions forward (never back). */
-  saveDevicePositions(positions: DevicePosition[]): Promise<void>;
-  /** Resolves when the database answers. */
-  ping(): Promise<void>;
-  close(): Promise<void>;
-}
-
-interface EventOf<K extends string, D> {
-  kind: K;
-  actor: string;
-  data: D;
-  createdAt: number;
-}
-
-/** An event about a message; `groupId` is set for a group message's events. */
-export type NewMessageEvent = (EventOf<'revoke', RevokeEventData> | EventOf<'focus', FocusEventData>) & { mid: number; groupId?: number };
-
 /** A group about to be created: its settings, owner, key and markId. */
 export type NewGroup = Omit<Group, 'id' | 'memberNum'>;
 
@@ -99,6 +51,16 @@ export interface DevicePosition {
   position: number;
 }
 
+interface EventOf<K extends string, D> {
+  kind: K;
+  actor: string;
+  data: D;
+  createdAt: number;
+}
+
+/** An event about a message; `groupId` is set for a group message's events. */
+export type NewMessageEvent = (EventOf<'revoke', RevokeEventData> | EventOf<'focus', FocusEventData>) & { mid: number; groupId?: number };
+
 /** An event of one user's stream that concerns no message and no group: a delivery receipt. */
 export type NewUserEvent = EventOf<'received', ReceivedEventData>;
 
@@ -110,9 +72,53 @@ export type NewGroupEvent = (
   | EventOf<'setting', SettingEventData>
 ) & { groupId: number };
 
-export interface WriteTransaction {
+/** The reads a service makes, in a write transaction (seeing its earlier writes) or outside one. */
+export interface Reads {
+  /** The message a sender already stored under msgId, if any (idempotency). */
   findMessageByMsgId(senderId: string, msgId: string): Promise<StoredMessage | undefined>;
   getMessage(mid: number): Promise<StoredMessage | undefined>;
+  getGroupMembership(groupId: number, uid: string): Promise<GroupMembership | undefined>;
+  /** Of `uids`, the current members of the group. */
+  currentMembers(groupId: number, uids: string[]): Promise<Membership[]>;
+  /** Whether any stay of the user in the group covered event `id`. */
+  wasMemberAt(groupId: number, uid: string, id: number): Promise<boolean>;
+}
+
+/** What the services need from storage. The knex implementation is the only place with SQL. */
+export interface Store extends Reads {
+  /**
+   * Runs `work` in one write transaction and answers once it is committed. Write transactions are serialised, so
+   * ids taken inside become visible in id order, and reads inside see every earlier write. What the work
+   * committed is announced to realtime by the store itself.
+   */
+  write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
+  /** The user's stream after `afterId`, ascending, at most `limit` events; revoked messages left out. */
+  readStream(uid: string, afterId: number, limit: number): Promise<StreamEvent[]>;
+  /** The id of the last event of the user's stream, 0 when it is empty. */
+  latestPosition(uid: string): Promise<number>;
+  /** Messages between two users with mid < beforeId (or the newest), newest first; revoked ones left out. */
+  privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
+  /** A group's messages with fromId <= mid < beforeId (or the newest), newest first; revoked ones left out. */
+  groupHistory(groupId: number, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
+  /** The current members, owner first, then admins, then by join. */
+  listMembers(groupId: number): Promise<Membership[]>;
+  /** For each group: its owner's membership, the user's (if a member), and how many admins and muted members it has. */
+  describeGroups(groupIds: number[], uid: string, now: number): Promise<Map<number, GroupFacts>>;
+  /** The groups the user belongs to now, oldest first. */
+  listGroupsOf(uid: string): Promise<Group[]>;
+  /**
+   * Registers a device of the user (or notes it again) and returns the stream position up to which it has
+   * acknowledged every event; 0 for a device seen for the first time.
+   */
+  openDevice(uid: string, device: KnownDevice, at: number): Promise<number>;
+  /** Moves devices' acknowledged positions forward (never back). */
+  saveDevicePositions(positions: DevicePosition[]): Promise<void>;
+  /** Resolves when the database answers. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface WriteTransaction extends Reads {
   /**
    * Stores a message under a new id, unless the sender already stored one under its msgId (undefined then). A
    * private message goes into the streams of `recipients`; a group message is stored once and reaches the
@@ -124,25 +130,17 @@ export interface WriteTransaction {
   /** Records one mark; false when this user had marked the message already. */
   addFocusMark(mid: number, uid: string, at: number): Promise<boolean>;
   countFocusMarks(mid: number): Promise<number>;
-  /** Appends a message event under a new id: to `recipients` (private) or to the group's timeline. */
-  appendMessageEvent(event: NewMessageEvent, recipients: string[]): Promise<number>;
   /**
    * Marks private messages sent to `receiverId` as delivered, unless they were already (or were revoked);
    * returns those it marked.
    */
   markDelivered(receiverId: string, mids: number[], at: number): Promise<Array<{ mid: number; senderId: string }>>;
+  /** Appends a message event under a new id: to `recipients` (private) or to the group's timeline. */
+  appendMessageEvent(event: NewMessageEvent, recipients: string[]): Promise<number>;
   /** Appends an event under a new id to the streams of `recipients`; returns the id. */
   appendUserEvent(event: NewUserEvent, recipients: string[]): Promise<number>;
   /** Appends a group event under a new id to the group's timeline; returns the id. */
   appendGroupEvent(event: NewGroupEvent): Promise<number>;
-
-  getGroupMembership(groupId: number, uid: string): Promise<GroupMembership | undefined>;
-  /** The user's current membership of the group. */
-  getMembership(groupId: number, uid: string): Promise<Membership | undefined>;
-  /** Whether any stay of the user in the group covered event `id`. */
-  wasMemberAt(groupId: number, uid: string, id: number): Promise<boolean>;
-  /** Of `uids`, those who are members now. */
-  currentMembers(groupId: number, uids: string[]): Promise<Membership[]>;
   /**
    * Creates a group whose first event is the SignInGroup of its members (the owner first); the group's id is
    * that event's id.
@@ -154,9 +152,7 @@ export interface WriteTransaction {
   addMembers(groupId: number, uids: string[], memberType: MemberType, joinedId: number): Promise<void>;
   /** Closes the current memberships of `uids` (every member when undefined) at event `leftId`. */
   closeMemberships(groupId: number, leftId: number, uids?: string[]): Promise<void>;
-  setMemberType(groupId: number, uid: string, memberType: MemberType): Promise<void>;
-  /** Mutes the current members `uids` until `mutedUntil` (0: lifts their mute). */
-  setMutedUntil(groupId: number, uids: string[], mutedUntil: number): Promise<void>;
-  setMemberName(groupId: number, uid: string, memberName: string): Promise<void>;
+  /** Changes the current memberships of `uids`: their type, mute deadline (0 lifts it) or name in the group. */
+  updateMembers(groupId: number, uids: string[], changes: Partial<Pick<Membership, 'memberType' | 'mutedUntil' | 'memberName'>>): Promise<void>;
   updateGroup(groupId: number, changes: GroupChanges): Promise<void>;
 }

@@ -10,7 +10,7 @@ const text = (msgId: string): OutgoingMessage => ({ channelType: 0, msgId, targe
 describeOnEngines('group commit in the store', (engine) => {
   let store: KnexStore;
   beforeEach(async () => {
-    store = new KnexStore(await openDatabase(await engine.freshDatabase()), { maxBatch: 64 });
+    store = new KnexStore(await openDatabase(await engine.freshDatabase()), { maxBatch: 64, onCommitted: () => undefined });
   });
   afterEach(() => store.close());
 
