@@ -4,8 +4,8 @@ import { pino, type Logger } from 'pino';
 import type { Config } from './config.js';
 import { createCredentials } from './auth/credentials.js';
 import { createJwtAuthenticator } from './auth/jwt.js';
-import { PushInput } from './http/push-input.js';
-import { createAjv } from './http/validation.js';
+import { PushInput } from './input/push-input.js';
+import { createAjv } from './input/validation.js';
 import { InProcessBus, type EventBus } from './bus/event-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
 import type { CometTimings } from './gateway/comet-endpoint.js';
@@ -18,6 +18,8 @@ import { GroupService } from './services/group-service.js';
 import { MessageService } from './services/message-service.js';
 import { DeviceService } from './services/device-service.js';
 import { RecordService } from './services/record-service.js';
+import { Sending } from './services/sending.js';
+import { WriteBudget } from './services/write-budget.js';
 import { openDatabase } from './store/database.js';
 import { KnexStore } from './store/knex-store.js';
 
@@ -94,17 +96,19 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     onStored: (message) => metrics.messagesSent.inc({ channel: message.channelType === 1 ? 'group' : 'private' }),
   });
   const devices = new DeviceService(store, messages, { flushDelayMs: ACK_FLUSH_DELAY_MS, logger });
+  const writeBudget = new WriteBudget(sendLimiter);
+  const sending = new Sending(pushInput, messages, writeBudget);
   const { app, routes } = createApp({
     logger,
     ajv,
     credentials,
     codec,
-    pushInput,
     messages,
     records,
     groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, encodeNotice: codec.encodeNotice }),
+    writeBudget,
+    sending,
     metrics,
-    sendLimiter,
     jwt: config.jwt,
     readiness: [{ name: 'database', ping: () => store.ping() }, ...(redisBus ? [{ name: 'redis', ping: () => bus.ping() }] : [])],
     maxMessageBytes: config.maxMessageBytes,
@@ -125,10 +129,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       bus,
       codec,
       credentials,
-      pushInput,
-      messages,
+      sending,
       devices,
-      sendLimiter,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       maxUnackedFrames: COMET_MAX_UNACKED_FRAMES,
       maxPendingAuth: config.cometMaxPendingAuth,

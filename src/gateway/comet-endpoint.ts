@@ -8,12 +8,10 @@ import type { Caller } from '../auth/jwt.js';
 import type { EventBus, LiveSignal } from '../bus/event-bus.js';
 import { ChannelType, type StreamEvent } from '../domain.js';
 import { AppError, ErrorCode } from '../errors.js';
-import type { PushInput } from '../http/push-input.js';
 import { Device, REFUSAL_MARK } from '../contract/comet.js';
 import type { Codec, DeviceLogin } from '../proto/codec.js';
-import type { SendLimiter } from '../ratelimit/send-limiter.js';
 import type { DeviceService } from '../services/device-service.js';
-import type { MessageService } from '../services/message-service.js';
+import type { Sending } from '../services/sending.js';
 import { AckWindow } from './comet-ack-window.js';
 import { CometOp, FrameError, MAX_BODY_LENGTH, decodeSocketFrame, encodeSocketFrame, type SocketFrame } from './comet-socket-frame.js';
 import type { StreamFanout, Subscriber } from './stream-fanout.js';
@@ -36,10 +34,9 @@ export interface CometEndpointOptions {
   bus: EventBus;
   codec: Codec;
   credentials: Credentials;
-  pushInput: PushInput;
-  messages: MessageService;
+  /** Sends a message (the same use case as an HTTP push). */
+  sending: Sending;
   devices: DeviceService;
-  sendLimiter?: SendLimiter;
   logger: Logger;
   timings: CometTimings;
   /** Unsent bytes past which a socket is closed with 4008, and unacknowledged bytes past which pushing waits. */
@@ -280,9 +277,7 @@ export class CometEndpoint {
     const uid = connection.uid!;
     const reply = (body: Uint8Array) => this.send(connection, { ver: frame.ver, op: CometOp.SendMsgReply, seq: frame.seq, ack: frame.seq, body });
     try {
-      const decision = (await this.options.sendLimiter?.take(uid)) ?? { allowed: true };
-      if (!decision.allowed) throw AppError.rateLimited('too many messages: retry later', Math.max(1, Math.ceil(decision.retryAfterMs / 1000)));
-      const receipt = await this.options.messages.push(uid, this.options.pushInput.fromProto(frame.body));
+      const receipt = await this.options.sending.send(uid, () => ({ proto: frame.body }));
       reply(this.options.codec.encodeCommonAck(receipt.logId, receipt.datetime));
     } catch (err) {
       if (!(err instanceof AppError)) this.options.logger.error({ err, uid }, 'a comet send failed');

@@ -3,7 +3,6 @@ import type { Logger } from 'pino';
 import { AppError } from '../errors.js';
 import type { Ajv } from 'ajv';
 import type { Credentials } from '../auth/credentials.js';
-import type { PushInput } from './push-input.js';
 import type { JwtConfig } from '../config.js';
 import { demoRoutes } from './routes/demo-routes.js';
 import type { Codec } from '../proto/codec.js';
@@ -16,7 +15,8 @@ import { jsonBody } from './body.js';
 import { errorMiddleware } from './error-middleware.js';
 import { observeMiddleware, requestIdMiddleware } from './request-middleware.js';
 import { rateLimitMiddleware } from './rate-limit-middleware.js';
-import type { SendLimiter } from '../ratelimit/send-limiter.js';
+import type { Sending } from '../services/sending.js';
+import type { WriteBudget } from '../services/write-budget.js';
 import { groupRoutes } from './routes/group-routes.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
@@ -26,15 +26,16 @@ export interface AppDeps {
   logger: Logger;
   ajv: Ajv;
   credentials: Credentials;
-  pushInput: PushInput;
   codec: Codec;
   messages: MessageService;
   records: RecordService;
   groups: GroupService;
   metrics: Metrics;
   readiness: ReadinessCheck[];
-  /** Absent: sends are not rate limited. */
-  sendLimiter?: SendLimiter;
+  /** Every write into other users' streams takes from it. */
+  writeBudget: WriteBudget;
+  /** Sends a pushed message (the same use case as a comet send). */
+  sending: Sending;
   /** The demo page's POST /dev/token exists only while the development secret is in use. */
   jwt: JwtConfig;
   maxMessageBytes: number;
@@ -62,13 +63,13 @@ export function createApp(deps: AppDeps): ChatlogApp {
   const auth = authMiddleware(deps.credentials);
   const json = jsonBody(JSON_BODY_LIMIT_BYTES);
   // Every write into other users' streams (sends, recalls, marks, group changes) takes from the same budget.
-  const limitWrites: Koa.Middleware = deps.sendLimiter ? rateLimitMiddleware(deps.sendLimiter) : (_ctx, next) => next();
+  const limitWrites = rateLimitMiddleware(deps.writeBudget);
   const routers = [
     healthRoutes({ checks: deps.readiness, metrics: deps.metrics, catalog }),
     recordRoutes({
       ajv,
       codec: deps.codec,
-      pushInput: deps.pushInput,
+      sending: deps.sending,
       messages: deps.messages,
       records: deps.records,
       maxMessageBytes: deps.maxMessageBytes,

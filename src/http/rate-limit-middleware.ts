@@ -1,15 +1,10 @@
 import type { Middleware } from 'koa';
-import { AppError } from '../errors.js';
-import type { SendLimiter } from '../ratelimit/send-limiter.js';
+import type { WriteBudget } from '../services/write-budget.js';
 
-/** Refuses a send past the caller's rate with -1029 / 429 and Retry-After, before its body is even read. */
-export function rateLimitMiddleware(limiter: SendLimiter): Middleware {
+/** Refuses a write past the caller's budget with -1029 / 429 and Retry-After, before its body is even read. */
+export function rateLimitMiddleware(budget: WriteBudget): Middleware {
   return async (ctx, next) => {
-    const decision = await limiter.take(ctx.state.uid);
-    if (!decision.allowed) {
-      const seconds = Math.max(1, Math.ceil(decision.retryAfterMs / 1000));
-      throw AppError.rateLimited(`too many messages: at most the configured rate per user; retry in ${seconds} s`, seconds);
-    }
+    await budget.take(ctx.state.uid);
     await next();
   };
 }

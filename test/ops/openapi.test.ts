@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createAjv } from '../../src/http/validation.js';
+import { createAjv } from '../../src/input/validation.js';
 import { engines } from '../helpers/engines.js';
 import { useChatlog } from '../helpers/server.js';
 

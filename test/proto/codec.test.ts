@@ -6,7 +6,7 @@ import { AppError, ErrorCode } from '../../src/errors.js';
 import { uidOfPublicKey } from '../../src/auth/dtalk-signature.js';
 import { codec } from '../helpers/client.js';
 import { golden, goldenUpload } from '../helpers/golden.js';
-import { createAjv } from '../../src/http/validation.js';
+import { createAjv } from '../../src/input/validation.js';
 import { TEXT_PATTERN } from '../../src/strings.js';
 
 

@@ -12,8 +12,8 @@ import type { JwtConfig } from '../../config.js';
 import { AppError } from '../../errors.js';
 import { jsonBody } from '../body.js';
 import { respondOk } from '../envelope.js';
-import { uidSchema } from '../schemas.js';
-import { compileValidator } from '../validation.js';
+import { uidSchema } from '../../input/schemas.js';
+import { compileValidator } from '../../input/validation.js';
 
 export interface DemoRoutesDeps {
   ajv: Ajv;

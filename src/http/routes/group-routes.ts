@@ -8,7 +8,7 @@ import { TEXT_PATTERN } from '../../strings.js';
 import { wireMuteTime } from '../../proto/codec.js';
 import { MAX_MUTE_MS, type GroupService, type GroupView, type SettingChange } from '../../services/group-service.js';
 import type { ApiCatalog } from '../api-catalog.js';
-import { idSchema, toId, uidSchema } from '../schemas.js';
+import { idSchema, toId, uidSchema } from '../../input/schemas.js';
 import { jsonRoute, type JsonRouteDef } from './json-route.js';
 
 export interface GroupRoutesDeps {

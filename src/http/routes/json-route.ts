@@ -3,7 +3,7 @@ import type { Ajv } from 'ajv';
 import type { Middleware } from 'koa';
 import type { ApiCatalog } from '../api-catalog.js';
 import { respondOk } from '../envelope.js';
-import { compileValidator } from '../validation.js';
+import { compileValidator } from '../../input/validation.js';
 
 /** What every authenticated JSON endpoint is built from. */
 export interface JsonRouteKit {

@@ -2,21 +2,23 @@ import { Router } from '@koa/router';
 import type { Ajv } from 'ajv';
 import type { Context, Middleware } from 'koa';
 import { AppError } from '../../errors.js';
-import type { ChannelType, OutgoingMessage, StoredMessage } from '../../domain.js';
+import type { ChannelType, StoredMessage } from '../../domain.js';
 import type { Codec } from '../../proto/codec.js';
 import type { MessageService } from '../../services/message-service.js';
 import type { RecordService } from '../../services/record-service.js';
 import { readMessagePart, jsonBody } from '../body.js';
 import { respondOk } from '../envelope.js';
-import { channelTypeSchema, countSchema, idSchema, positionSchema, toId, uidSchema } from '../schemas.js';
+import { channelTypeSchema, countSchema, idSchema, positionSchema, toId, uidSchema } from '../../input/schemas.js';
 import type { ApiCatalog } from '../api-catalog.js';
 import { jsonRoute } from './json-route.js';
-import { pushSchema, type PushInput } from '../push-input.js';
+import { pushSchema } from '../../input/push-input.js';
+import type { Sending, Submission } from '../../services/sending.js';
 
 export interface RecordRoutesDeps {
   ajv: Ajv;
   codec: Codec;
-  pushInput: PushInput;
+  /** Sends a pushed message: the write budget, validation, storage. */
+  sending: Sending;
   messages: MessageService;
   records: RecordService;
   maxMessageBytes: number;
@@ -67,29 +69,31 @@ interface MarkBody { type?: ChannelType; logId: number | string }
 
 /** POST /record/push[2] and /app/record/*: validate, call a service, shape the response. */
 export function recordRoutes(deps: RecordRoutesDeps): Router {
-  const { ajv, codec, pushInput: input, messages, records, maxMessageBytes, catalog, auth, limitWrites, json } = deps;
+  const { ajv, codec, sending, messages, records, maxMessageBytes, catalog, auth, limitWrites, json } = deps;
   const router = new Router();
   const kit = { router, ajv, catalog, auth, json, limitWrites };
   const pushJson = jsonBody(maxMessageBytes);
 
-  const push = (fromUpload: (bytes: Uint8Array) => OutgoingMessage) => async (ctx: Context) => {
-    let message: OutgoingMessage;
-    if (ctx.is('multipart/form-data')) {
-      message = fromUpload(await readMessagePart(ctx, maxMessageBytes));
-    } else if (ctx.is('application/json')) {
-      await pushJson(ctx, async () => {});
-      message = input.fromJson(ctx.request.body);
-    } else {
+  const push = (framed: boolean) => async (ctx: Context) => {
+    const read = async (): Promise<Submission> => {
+      if (ctx.is('multipart/form-data')) {
+        const bytes = await readMessagePart(ctx, maxMessageBytes);
+        return framed ? { cometFrame: bytes } : { proto: bytes };
+      }
+      if (ctx.is('application/json')) {
+        await pushJson(ctx, async () => {});
+        return { json: ctx.request.body };
+      }
       throw AppError.invalidParams('a push is multipart/form-data (a file part named file or message) or application/json');
-    }
-    respondOk(ctx, await messages.push(ctx.state.uid, message));
+    };
+    respondOk(ctx, await sending.send(ctx.state.uid, read));
   };
 
   const pushes = [
-    ['/record/push', 'a serialized imparse Proto{eventType: common, body: Common}', (bytes: Uint8Array) => input.fromProto(bytes)],
-    ['/record/push2', 'a serialized comet frame {ver, op, seq, ack, body} whose body is the Proto', (bytes: Uint8Array) => input.fromCometFrame(bytes)],
+    ['/record/push', 'a serialized imparse Proto{eventType: common, body: Common}', false],
+    ['/record/push2', 'a serialized comet frame {ver, op, seq, ack, body} whose body is the Proto', true],
   ] as const;
-  for (const [path, upload, fromUpload] of pushes) {
+  for (const [path, upload, framed] of pushes) {
     catalog.add({
       method: 'post',
       path,
@@ -100,7 +104,7 @@ export function recordRoutes(deps: RecordRoutesDeps): Router {
       json: { schema: pushSchema, example: { channelType: 0, msgId: 'c0ffee', targetId: 'bob', msgType: 1, content: { content: 'hello' } } },
       response: { data: { logId: 42, datetime: 1764100000000 } },
     });
-    router.post(path, auth, limitWrites, push(fromUpload));
+    router.post(path, auth, push(framed));
   }
 
   jsonRoute<SyncBody>(kit, {
