@@ -34,8 +34,28 @@ export interface Config {
   revokeWindowMs: number;
   /** A comet socket (GET /sub) with no heartbeat for this long is closed. */
   cometHeartbeatTimeoutMs: number;
-  /** How often an unacknowledged comet ReceiveMsg frame is sent again. */
+  /** How often unacknowledged comet frames are sent again while the client acknowledges nothing... */
   cometResendMs: number;
+  /** ...this many times at most; then the socket is closed. */
+  cometMaxResends: number;
+  /** A comet socket must send its Auth frame this soon after it opens. */
+  cometAuthTimeoutMs: number;
+  /** Most stream frames a comet socket may leave unacknowledged before pushing waits for it. */
+  cometMaxUnacked: number;
+  /** Acknowledgements of a burst are written together (device positions, delivery receipts) this long after the first. */
+  ackFlushDelayMs: number;
+  /** The /ws server pings this often and drops a socket that missed a whole period. */
+  wsHeartbeatMs: number;
+  /** Most bytes of records in one sync-record page. */
+  syncMaxPageBytes: number;
+  /** Events read from the database per query while a socket catches up. */
+  realtimeReadPage: number;
+  /** Largest JSON body of the non-push endpoints (a group invitation of 10,000 uids). */
+  maxJsonBodyBytes: number;
+  /** Verified JWTs kept until they expire, at most this many (0: none). */
+  jwtCacheSize: number;
+  /** How long /readyz waits for the database and Redis. */
+  readinessTimeoutMs: number;
   maxMessageBytes: number;
   maxGroupMembers: number;
   wsMaxBufferedBytes: number;
@@ -62,6 +82,43 @@ export const DEFAULT_SQLITE_FILE = './data/chatlog.db';
 
 const MIN_SECRET_BYTES = 32;
 
+/** Every setting chatlog reads; the README's table and .env.example document each (a test keeps them in step). */
+export const SETTINGS = [
+  'PORT',
+  'HOST',
+  'DATABASE_URL',
+  'REDIS_URL',
+  'REDIS_PREFIX',
+  'JWT_SECRET',
+  'JWT_PUBLIC_KEY',
+  'JWT_ISSUER',
+  'JWT_AUDIENCE',
+  'JWT_CACHE_SIZE',
+  'AUTH_DTALK_SIGNATURE',
+  'AUTH_DTALK_MAX_CLOCK_SKEW',
+  'REVOKE_WINDOW',
+  'MAX_MESSAGE_BYTES',
+  'MAX_JSON_BODY_BYTES',
+  'MAX_GROUP_MEMBERS',
+  'SYNC_MAX_PAGE_BYTES',
+  'WS_MAX_BUFFERED_BYTES',
+  'WS_HEARTBEAT_INTERVAL',
+  'MAX_SOCKETS_PER_UID',
+  'REALTIME_READ_PAGE',
+  'COMET_AUTH_TIMEOUT',
+  'COMET_MAX_PENDING_AUTH',
+  'COMET_HEARTBEAT_TIMEOUT',
+  'COMET_RESEND_INTERVAL',
+  'COMET_MAX_RESENDS',
+  'COMET_MAX_UNACKED',
+  'ACK_FLUSH_DELAY',
+  'RATE_LIMIT_SENDS',
+  'WRITE_BATCH_MAX',
+  'READINESS_TIMEOUT',
+  'LOG_LEVEL',
+  'NODE_ENV',
+] as const;
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid configuration:\n  ${problems.join('\n  ')}`);
@@ -86,6 +143,8 @@ export function parseDuration(text: string): number | undefined {
 export function loadConfig(env: Env): Config {
   const problems: string[] = [];
   const read = (name: string): string | undefined => {
+    // Every setting is listed once, so that the README and .env.example can be checked against the list.
+    if (!(SETTINGS as readonly string[]).includes(name)) throw new Error(`${name} is read but not listed in SETTINGS`);
     const value = env[name]?.trim();
     return value === '' ? undefined : value;
   };
@@ -185,6 +244,16 @@ export function loadConfig(env: Env): Config {
     revokeWindowMs: duration('REVOKE_WINDOW', '24h'),
     cometHeartbeatTimeoutMs: duration('COMET_HEARTBEAT_TIMEOUT', '8m'),
     cometResendMs: duration('COMET_RESEND_INTERVAL', '3s'),
+    cometMaxResends: integer('COMET_MAX_RESENDS', 5, 1, 100),
+    cometAuthTimeoutMs: duration('COMET_AUTH_TIMEOUT', '8s'),
+    cometMaxUnacked: integer('COMET_MAX_UNACKED', 256, 1, 100_000),
+    ackFlushDelayMs: duration('ACK_FLUSH_DELAY', '200ms'),
+    wsHeartbeatMs: duration('WS_HEARTBEAT_INTERVAL', '30s'),
+    syncMaxPageBytes: integer('SYNC_MAX_PAGE_BYTES', 1_048_576, 1024, 1024 * 1024 * 1024),
+    realtimeReadPage: integer('REALTIME_READ_PAGE', 500, 1, 100_000),
+    maxJsonBodyBytes: integer('MAX_JSON_BODY_BYTES', 1_048_576, 1024, 1024 * 1024 * 1024),
+    jwtCacheSize: integer('JWT_CACHE_SIZE', 10_000, 0, 10_000_000),
+    readinessTimeoutMs: duration('READINESS_TIMEOUT', '2s'),
     maxMessageBytes: integer('MAX_MESSAGE_BYTES', 65_536, 256, 16 * 1024 * 1024),
     maxGroupMembers: integer('MAX_GROUP_MEMBERS', 10_000, 2, 1_000_000),
     wsMaxBufferedBytes: integer('WS_MAX_BUFFERED_BYTES', 1_048_576, 1024, 1024 * 1024 * 1024),

@@ -8,7 +8,6 @@ import { PushInput } from './input/push-input.js';
 import { createAjv } from './input/validation.js';
 import { InProcessBus, type EventBus } from './bus/event-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
-import type { CometTimings } from './gateway/comet-endpoint.js';
 import { RealtimeGateway } from './gateway/gateway.js';
 import { createApp } from './http/app.js';
 import { Metrics } from './observability/metrics.js';
@@ -34,18 +33,9 @@ export interface ChatlogServer {
 
 export interface ServerOptions {
   logger?: Logger;
-  /** WebSocket heartbeat period; tests shorten it. */
-  heartbeatMs?: number;
-  /** Comet socket timings beyond the settings; tests shorten them. */
-  cometTimings?: Partial<CometTimings>;
   /** The clock FZM-SIGNATURE tokens are checked against; tests replaying captured tokens set it back. */
   signatureClock?: () => number;
 }
-
-/** Stream frames a comet socket may leave unacknowledged before pushing waits for its acknowledgements. */
-const COMET_MAX_UNACKED_FRAMES = 256;
-/** Acknowledgements of a burst are written together this long after its first (device positions, receipts). */
-const ACK_FLUSH_DELAY_MS = 200;
 
 /**
  * The composition root of one instance: everything is built here from the config and handed down, so tests
@@ -85,17 +75,17 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const codec = createCodec();
   const ajv = createAjv();
   const pushInput = new PushInput(ajv, codec);
-  const credentials = createCredentials(createJwtAuthenticator(config.jwt), {
+  const credentials = createCredentials(createJwtAuthenticator(config.jwt, config.jwtCacheSize), {
     dtalkSignature: config.dtalkSignature,
     maxClockSkewMs: config.dtalkMaxClockSkewMs,
     now: options.signatureClock,
   });
-  const records = new RecordService(store);
+  const records = new RecordService(store, { maxPageBytes: config.syncMaxPageBytes });
   const messages = new MessageService(store, {
     revokeWindowMs: config.revokeWindowMs,
     onStored: (message) => metrics.messagesSent.inc({ channel: message.channelType === 1 ? 'group' : 'private' }),
   });
-  const devices = new DeviceService(store, messages, { flushDelayMs: ACK_FLUSH_DELAY_MS, logger });
+  const devices = new DeviceService(store, messages, { flushDelayMs: config.ackFlushDelayMs, logger });
   const writeBudget = new WriteBudget(sendLimiter);
   const sending = new Sending(pushInput, messages, writeBudget);
   const { app, routes } = createApp({
@@ -111,19 +101,22 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     metrics,
     jwt: config.jwt,
     readiness: [{ name: 'database', ping: () => store.ping() }, ...(redisBus ? [{ name: 'redis', ping: () => bus.ping() }] : [])],
+    readinessTimeoutMs: config.readinessTimeoutMs,
     maxMessageBytes: config.maxMessageBytes,
+    maxJsonBodyBytes: config.maxJsonBodyBytes,
   });
   const gateway = new RealtimeGateway({
     records,
     bus,
     logger,
     onDelivered: () => metrics.eventsDelivered.inc(),
+    readPage: config.realtimeReadPage,
     maxSocketsPerUid: config.maxSocketsPerUid,
     ws: {
       codec,
       credentials,
       maxBufferedBytes: config.wsMaxBufferedBytes,
-      heartbeatMs: options.heartbeatMs,
+      heartbeatMs: config.wsHeartbeatMs,
     },
     comet: {
       bus,
@@ -132,9 +125,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       sending,
       devices,
       maxBufferedBytes: config.wsMaxBufferedBytes,
-      maxUnackedFrames: COMET_MAX_UNACKED_FRAMES,
+      maxUnackedFrames: config.cometMaxUnacked,
       maxPendingAuth: config.cometMaxPendingAuth,
-      timings: { authTimeoutMs: 8000, heartbeatTimeoutMs: config.cometHeartbeatTimeoutMs, resendMs: config.cometResendMs, maxResends: 5, ...options.cometTimings },
+      timings: { authTimeoutMs: config.cometAuthTimeoutMs, heartbeatTimeoutMs: config.cometHeartbeatTimeoutMs, resendMs: config.cometResendMs, maxResends: config.cometMaxResends },
     },
   });
   const http = createHttpServer(app.callback());

@@ -15,6 +15,8 @@ export interface GatewayOptions {
   logger: Logger;
   /** Told of every event delivered on either protocol, for metrics. */
   onDelivered?: () => void;
+  /** Events read from the database per query while a socket catches up. */
+  readPage: number;
   /** Most sockets (of both protocols) one user may hold on this instance. */
   maxSocketsPerUid: number;
   ws: Omit<WsEndpointOptions, 'fanout' | 'logger' | 'userSockets'>;
@@ -33,7 +35,7 @@ export class RealtimeGateway {
 
   constructor(options: GatewayOptions) {
     this.logger = options.logger;
-    const fanout = new StreamFanout(options.records, options.bus, options.logger, options.onDelivered);
+    const fanout = new StreamFanout(options.records, options.bus, options.logger, { readPage: options.readPage, onDelivered: options.onDelivered });
     const userSockets = new UserSockets(options.maxSocketsPerUid);
     this.ws = new WsEndpoint({ ...options.ws, fanout, userSockets, logger: options.logger });
     this.comet = new CometEndpoint({ ...options.comet, fanout, userSockets, logger: options.logger });

@@ -16,9 +16,6 @@ export interface Subscriber {
   fail(): void;
 }
 
-/** Events read from the database per query while a connection catches up. */
-const PAGE_SIZE = 500;
-
 /** Where a subscriber is in its user's stream. */
 interface Cursor {
   subscriber: Subscriber;
@@ -51,8 +48,12 @@ export class StreamFanout {
     private readonly records: RecordService,
     bus: EventBus,
     private readonly logger: Logger,
-    /** Told of every event delivered, whatever the protocol, for metrics. */
-    private readonly onDelivered: () => void = () => undefined,
+    private readonly options: {
+      /** Events read from the database per query while a subscriber catches up. */
+      readPage: number;
+      /** Told of every event delivered, whatever the protocol, for metrics. */
+      onDelivered?: () => void;
+    },
   ) {
     bus.subscribe({
       onNotification: (notification) => this.onNotification(notification),
@@ -138,7 +139,7 @@ export class StreamFanout {
           cursor.blocked = true;
           return;
         }
-        this.onDelivered();
+        this.options.onDelivered?.();
         cursor.position = event.id;
         // The stream itself says when the user joined a group, whatever became of the join's notification.
         if (event.kind === 'join' && event.data.uids.includes(subscriber.uid)) this.index(subscriber.uid, event.groupId);
@@ -155,7 +156,7 @@ export class StreamFanout {
     const key = `${this.generation} ${position} ${uid}`;
     let page = this.reads.get(key);
     if (!page) {
-      page = this.records.sync(uid, position, PAGE_SIZE).finally(() => this.reads.delete(key));
+      page = this.records.sync(uid, position, this.options.readPage).finally(() => this.reads.delete(key));
       this.reads.set(key, page);
     }
     return page;

@@ -20,8 +20,8 @@ export interface WsEndpointOptions {
   userSockets: UserSockets;
   /** A socket whose unsent data passes this is closed with 4008 (API.md §6). */
   maxBufferedBytes: number;
-  /** The server pings this often and drops a socket that missed a whole period; 30 s by default. */
-  heartbeatMs?: number;
+  /** The server pings this often and drops a socket that missed a whole period. */
+  heartbeatMs: number;
 }
 
 const CLOSE_INTERNAL_ERROR = 1011;
@@ -37,7 +37,7 @@ export class WsEndpoint {
   private readonly heartbeat: NodeJS.Timeout;
 
   constructor(private readonly options: WsEndpointOptions) {
-    this.heartbeat = setInterval(() => this.checkHeartbeats(), options.heartbeatMs ?? 30_000);
+    this.heartbeat = setInterval(() => this.checkHeartbeats(), options.heartbeatMs);
     this.heartbeat.unref();
   }
 

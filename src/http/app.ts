@@ -32,6 +32,8 @@ export interface AppDeps {
   groups: GroupService;
   metrics: Metrics;
   readiness: ReadinessCheck[];
+  /** How long readiness waits for a dependency. */
+  readinessTimeoutMs: number;
   /** Every write into other users' streams takes from it. */
   writeBudget: WriteBudget;
   /** Sends a pushed message (the same use case as a comet send). */
@@ -39,10 +41,9 @@ export interface AppDeps {
   /** The demo page's POST /dev/token exists only while the development secret is in use. */
   jwt: JwtConfig;
   maxMessageBytes: number;
+  /** Largest JSON body of the non-push endpoints. */
+  maxJsonBodyBytes: number;
 }
-
-/** Large enough for a group invitation of 10,000 uids; pushes have their own, smaller limit. */
-const JSON_BODY_LIMIT_BYTES = 1024 * 1024;
 
 export interface ChatlogApp {
   app: Koa;
@@ -61,11 +62,11 @@ export function createApp(deps: AppDeps): ChatlogApp {
   const { ajv } = deps;
   const catalog = new ApiCatalog();
   const auth = authMiddleware(deps.credentials);
-  const json = jsonBody(JSON_BODY_LIMIT_BYTES);
+  const json = jsonBody(deps.maxJsonBodyBytes);
   // Every write into other users' streams (sends, recalls, marks, group changes) takes from the same budget.
   const limitWrites = rateLimitMiddleware(deps.writeBudget);
   const routers = [
-    healthRoutes({ checks: deps.readiness, metrics: deps.metrics, catalog }),
+    healthRoutes({ checks: deps.readiness, timeoutMs: deps.readinessTimeoutMs, metrics: deps.metrics, catalog }),
     recordRoutes({
       ajv,
       codec: deps.codec,

@@ -9,9 +9,6 @@ export interface StreamPage {
   hasMore: boolean;
 }
 
-/** The most a sync page holds, in bytes of its records (before base64). */
-export const SYNC_PAGE_BYTES = 1024 * 1024;
-
 /** About what an event weighs as a record: its body and strings, or its data, and the envelope. */
 function encodedSize(event: StreamEvent): number {
   if (event.kind !== 'message') return JSON.stringify(event.data).length + 48;
@@ -21,10 +18,11 @@ function encodedSize(event: StreamEvent): number {
 
 /** Reading: the caller's event stream (sync) and conversation history. */
 export class RecordService {
-  constructor(private readonly store: Store) {}
+  /** `maxPageBytes`: the most a sync page holds, in bytes of its records (before base64). */
+  constructor(private readonly store: Store, private readonly options: { maxPageBytes: number }) {}
 
   /**
-   * At most `count` events, and at most about SYNC_PAGE_BYTES of them: a page is cut early (has_more) rather
+   * At most `count` events, and at most about `maxPageBytes` of them: a page is cut early (has_more) rather
    * than grow without bound, but always holds at least one event, so that paging moves on.
    */
   async sync(uid: string, start: number, count: number): Promise<StreamPage> {
@@ -34,7 +32,7 @@ export class RecordService {
     let bytes = 0;
     for (let i = 0; i < end; i++) {
       bytes += encodedSize(events[i]!);
-      if (bytes > SYNC_PAGE_BYTES && i > 0) end = i;
+      if (bytes > this.options.maxPageBytes && i > 0) end = i;
     }
     const page = events.slice(0, end);
     return { events: page, nextStart: page.at(-1)?.id ?? start, hasMore: events.length > end };

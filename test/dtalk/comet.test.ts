@@ -6,9 +6,7 @@ import { uniqueUid, useChatlog } from '../helpers/server.js';
 import { SocketClient } from '../helpers/ws-client.js';
 
 describeOnEngines('the dtalk comet socket at GET /sub', (engine) => {
-  const chatlog = useChatlog(engine, { AUTH_DTALK_SIGNATURE: 'true' }, engine.instances, {
-    cometTimings: { resendMs: 300, maxResends: 3, authTimeoutMs: 1000 },
-  });
+  const chatlog = useChatlog(engine, { AUTH_DTALK_SIGNATURE: 'true', COMET_RESEND_INTERVAL: '300ms', COMET_MAX_RESENDS: '3', COMET_AUTH_TIMEOUT: '1s' }, engine.instances);
   const clients: CometClient[] = [];
   afterEach(() => clients.splice(0).forEach((client) => client.close()));
 

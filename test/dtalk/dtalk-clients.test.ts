@@ -10,9 +10,7 @@ const privateMessage = (targetId: string, text: string) =>
   codec.encodePush({ msgId: `m-${Math.random().toString(36).slice(2)}`, targetId, msgType: 1, msg: sealed(text) });
 
 describeOnEngines('dtalk clients on the comet socket', (engine) => {
-  const chatlog = useChatlog(engine, { AUTH_DTALK_SIGNATURE: 'true' }, engine.instances, {
-    cometTimings: { resendMs: 300, maxResends: 3, authTimeoutMs: 2000 },
-  });
+  const chatlog = useChatlog(engine, { AUTH_DTALK_SIGNATURE: 'true', COMET_RESEND_INTERVAL: '300ms', COMET_MAX_RESENDS: '3', COMET_AUTH_TIMEOUT: '2s' }, engine.instances);
   const devices: DtalkDevice[] = [];
   afterEach(() => devices.splice(0).forEach((device) => device.drop()));
   const first = () => chatlog().urls[0]!;

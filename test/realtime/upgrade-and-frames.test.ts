@@ -7,7 +7,7 @@ import { TEST_JWT_SECRET, uniqueUid, useChatlog } from '../helpers/server.js';
 import { HOSTILE_TARGETS, SocketClient, rawUpgrade, refusedUpgrade } from '../helpers/ws-client.js';
 
 describeOnEngines('realtime: bad upgrades and client frames', (engine) => {
-  const chatlog = useChatlog(engine, {}, 1, { heartbeatMs: 200 });
+  const chatlog = useChatlog(engine, { WS_HEARTBEAT_INTERVAL: '200ms' });
   const url = (path: string) => `${chatlog().urls[0]}${path}`;
 
   it('answers an upgrade without a token with 401 and makes no socket', async () => {

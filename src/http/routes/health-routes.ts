@@ -9,14 +9,11 @@ export interface ReadinessCheck {
   ping(): Promise<void>;
 }
 
-/** How long a dependency may take to answer a readiness probe before it counts as down. */
-const PROBE_TIMEOUT_MS = 2000;
-
 /**
  * GET /healthz (the process runs), GET /readyz (its dependencies answer), GET /metrics (Prometheus) and
  * GET /openapi.json; none needs credentials.
  */
-export function healthRoutes(deps: { checks: ReadinessCheck[]; metrics: Metrics; catalog: ApiCatalog }): Router {
+export function healthRoutes(deps: { checks: ReadinessCheck[]; timeoutMs: number; metrics: Metrics; catalog: ApiCatalog }): Router {
   const router = new Router();
   const { catalog } = deps;
   const get = (path: string, summary: string, response: { data: unknown } | { mediaType: string }) =>
@@ -30,7 +27,7 @@ export function healthRoutes(deps: { checks: ReadinessCheck[]; metrics: Metrics;
 
   get('/readyz', 'The database (and Redis, when configured) answer; else 503 with -1009', { data: { database: 'ok', redis: 'ok' } });
   router.get('/readyz', async (ctx) => {
-    const results = await Promise.all(deps.checks.map(async (check) => [check.name, await probe(check)] as const));
+    const results = await Promise.all(deps.checks.map(async (check) => [check.name, await probe(check, deps.timeoutMs)] as const));
     const down = results.filter(([, state]) => state !== 'ok').map(([name]) => name);
     if (down.length === 0) return respondOk(ctx, Object.fromEntries(results));
     ctx.status = 503;
@@ -50,9 +47,10 @@ export function healthRoutes(deps: { checks: ReadinessCheck[]; metrics: Metrics;
   return router;
 }
 
-async function probe(check: ReadinessCheck): Promise<'ok' | 'down'> {
+/** A dependency that does not answer within `timeoutMs` counts as down. */
+async function probe(check: ReadinessCheck, timeoutMs: number): Promise<'ok' | 'down'> {
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<'down'>((resolve) => (timer = setTimeout(() => resolve('down'), PROBE_TIMEOUT_MS)));
+  const timeout = new Promise<'down'>((resolve) => (timer = setTimeout(() => resolve('down'), timeoutMs)));
   try {
     return await Promise.race([check.ping().then(() => 'ok' as const), timeout]);
   } catch {
