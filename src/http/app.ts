@@ -83,7 +83,7 @@ export function createApp(deps: AppDeps): ChatlogApp {
   ];
   for (const router of routers) app.use(router.routes());
   // The demo page (GET /) is not part of the API: it stays out of `routes`, and so out of the OpenAPI document.
-  app.use(demoRoutes({ ajv, jwt: deps.jwt, logger: deps.logger }).routes());
+  app.use(demoRoutes({ ajv, jwt: deps.jwt }).routes());
 
   app.use((ctx) => {
     throw AppError.notFound(`there is no endpoint ${ctx.method} ${ctx.path}`);

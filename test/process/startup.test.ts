@@ -16,8 +16,10 @@ interface Finished {
   stderr: string;
 }
 
+/** Runs a TypeScript script through tsx, or a compiled `.js` one with plain node, as production does. */
 function run(script: string, args: string[], env: Record<string, string>): { child: ChildProcess; finished: Promise<Finished> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+  const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
+  const child = spawn(process.execPath, [...loader, script, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -116,6 +118,30 @@ describe('starting the server', () => {
     for await (const chunk of res) text += chunk;
     assert.equal(res.statusCode, 200);
     assert.equal((JSON.parse(text) as { result: number }).result, 0);
+    assert.equal((await finished).code, 0);
+  });
+
+  it('runs from the compiled build with plain node (no tsx, no bundler), serving the API and the demo page', async function () {
+    this.timeout(120_000);
+    const build = spawn('npm', ['run', '-s', 'build'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let buildErrors = '';
+    build.stderr.on('data', (chunk) => (buildErrors += chunk));
+    const [buildCode] = await once(build, 'exit');
+    assert.equal(buildCode, 0, buildErrors);
+
+    const { child, finished } = run('dist/src/main.js', [], { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${dir}/compiled.db`, JWT_SECRET: 'compiled' });
+    const url = await listeningUrl(child);
+    const token = await signToken('compiled', 'alice');
+    const push = await fetch(`${url}/record/push`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ channelType: 0, msgId: 'compiled-1', targetId: 'bob', msgType: 1, content: { content: 'from dist' } }),
+    });
+    assert.equal(((await push.json()) as { result: number }).result, 0);
+    const script = await fetch(`${url}/demo/app.js`);
+    assert.equal(script.status, 200);
+    assert.match(await script.text(), /ChatlogClient = class/);
+    child.kill('SIGTERM');
     assert.equal((await finished).code, 0);
   });
 
