@@ -119,6 +119,7 @@ export interface DisbandEventData {
   time: number;
 }
 
+/** A `role` event (as /ws names it) gives a member another memberType. */
 export interface RoleEventData {
   uid: string;
   memberType: MemberType;

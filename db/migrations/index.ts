@@ -3,6 +3,7 @@ import * as eventLog from './20261126_001_event_log.js';
 import * as groups from './20261126_002_groups.js';
 import * as devices from './20261202_003_devices.js';
 import * as groupSettings from './20261202_004_group_settings.js';
+import * as memberType from './20261202_005_member_type.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '20261126_002_groups': groups,
   '20261202_003_devices': devices,
   '20261202_004_group_settings': groupSettings,
+  '20261202_005_member_type': memberType,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -107,6 +107,14 @@ type PushBody<T extends SendableMsgType> = { content: ContentByMsgType[T]; msg?:
 /** The JSON form of a push (API.md §4.1); `msgType` decides the type of `content`. */
 export type PushMessage = { [T in SendableMsgType]: PushMessageOf<T> & PushBody<T> }[SendableMsgType];
 
+/** A push as the server reads it before it knows the msgType: the same fields, the body untyped. */
+export type PushRequestFields = Omit<PushMessageOf<SendableMsgType>, 'msgId' | 'msgType'> & {
+  msgId: string;
+  msgType: number;
+  content?: Record<string, unknown>;
+  msg?: string;
+};
+
 export interface PushResult { logId: number; datetime: number }
 
 interface MessageRecordOf<T extends keyof RecordContentByMsgType> {

@@ -278,7 +278,7 @@ export class CometEndpoint {
     const reply = (body: Uint8Array) => this.send(connection, { ver: frame.ver, op: CometOp.SendMsgReply, seq: frame.seq, ack: frame.seq, body });
     try {
       const receipt = await this.options.sending.send(uid, () => ({ proto: frame.body }));
-      reply(this.options.codec.encodeCommonAck(receipt.logId, receipt.datetime));
+      reply(this.options.codec.encodeCommonAck(receipt.mid, receipt.createdAt));
     } catch (err) {
       if (!(err instanceof AppError)) this.options.logger.error({ err, uid }, 'a comet send failed');
       if (connection.device?.mobile) return;

@@ -1,22 +1,11 @@
 import type { Ajv } from 'ajv';
-import { SENDABLE_MSG_TYPES, type ChannelType, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage } from '../domain.js';
+import type { PushRequestFields } from '../contract/index.js';
+import { SENDABLE_MSG_TYPES, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage } from '../domain.js';
 import { AppError } from '../errors.js';
 import { BASE64_PATTERN, type Codec } from '../proto/codec.js';
 import { TEXT_PATTERN } from '../strings.js';
 import { channelTypeSchema, uidSchema } from './schemas.js';
 import { compileValidator, type Validator } from './validation.js';
-
-interface PushFields {
-  channelType: ChannelType;
-  msgId: string;
-  targetId: string;
-  msgType: number;
-  content?: MessageContent;
-  /** The body as the client made it, base64 (JSON pushes of encrypted bodies). */
-  msg?: string;
-  source?: MessageSource;
-  reference?: MessageReference;
-}
 
 /** The fields every push carries, whether it came as JSON or as protobuf. */
 export const pushSchema = {
@@ -47,7 +36,7 @@ export const pushSchema = {
  * same schema, so a rule cannot hold for one and not the other.
  */
 export class PushInput {
-  private readonly validatePush: Validator<PushFields>;
+  private readonly validatePush: Validator<PushRequestFields>;
   private readonly validateSource: Validator<MessageSource>;
   private readonly validateReference: Validator<MessageReference>;
   private readonly contentValidators = new Map<number, Validator<MessageContent>>();
@@ -95,7 +84,7 @@ export class PushInput {
     return this.fromProto(this.codec.decodeCometFrame(bytes));
   }
 
-  private validateFields(value: unknown): PushFields {
+  private validateFields(value: unknown): PushRequestFields {
     const fields = this.validatePush(value);
     const source = fields.source && this.codec.canonical('source', this.validateSource(fields.source) as Record<string, unknown>);
     const reference = fields.reference && this.codec.canonical('reference', this.validateReference(fields.reference) as Record<string, unknown>);
@@ -103,7 +92,7 @@ export class PushInput {
     return { ...fields, source: source && Object.keys(source).length > 0 ? source : undefined, reference: reference && Object.keys(reference).length > 0 ? reference : undefined };
   }
 
-  private outgoing(fields: PushFields, msg: Uint8Array): OutgoingMessage {
+  private outgoing(fields: PushRequestFields, msg: Uint8Array): OutgoingMessage {
     return {
       channelType: fields.channelType,
       msgId: fields.msgId,

@@ -3,9 +3,10 @@ import { ChannelType, MemberType, MuteType, MUTED_FOREVER, type Group, type Memb
 import type { Store, WriteTransaction } from '../store/store.js';
 import { requireMembership } from './group-access.js';
 
+/** What a sender learns of a stored message: its id and the time the server gave it. */
 export interface PushReceipt {
-  logId: number;
-  datetime: number;
+  mid: number;
+  createdAt: number;
 }
 
 export interface MessageServiceOptions {
@@ -27,7 +28,7 @@ interface Audience {
 /** The most messages one delivery receipt lists (about 10 bytes each in protobuf). */
 const MAX_RECEIPT_MIDS = 1000;
 
-const receiptOf = (message: StoredMessage): PushReceipt => ({ logId: message.mid, datetime: message.createdAt });
+const receiptOf = (message: StoredMessage): PushReceipt => ({ mid: message.mid, createdAt: message.createdAt });
 
 const groupIdOf = (message: StoredMessage): number => Number(message.targetId);
 
@@ -64,9 +65,9 @@ export class MessageService {
     return receiptOf(stored);
   }
 
-  async revoke(uid: string, channelType: ChannelType, logId: number): Promise<void> {
+  async revoke(uid: string, channelType: ChannelType, mid: number): Promise<void> {
     await this.store.write(async (tx) => {
-      const message = await this.messageConcerning(tx, uid, channelType, logId);
+      const message = await this.messageConcerning(tx, uid, channelType, mid);
       const right = message.channelType === ChannelType.ToGroup ? await this.groupRevokeRight(tx, message, uid) : privateRevokeRight(message, uid);
       if (message.revokedAt !== null) return;
       const now = this.now();
@@ -107,10 +108,10 @@ export class MessageService {
   }
 
   /** Returns the number of distinct users who marked the message. */
-  async focus(uid: string, channelType: ChannelType, logId: number): Promise<number> {
+  async focus(uid: string, channelType: ChannelType, mid: number): Promise<number> {
     return this.store.write(async (tx) => {
-      const message = await this.messageConcerning(tx, uid, channelType, logId);
-      if (message.revokedAt !== null) throw messageNotFound(logId);
+      const message = await this.messageConcerning(tx, uid, channelType, mid);
+      if (message.revokedAt !== null) throw messageNotFound(mid);
       if (message.channelType === ChannelType.ToGroup) await requireMembership(tx, groupIdOf(message), uid);
       if (message.senderId === uid) throw AppError.permissionDenied('the sender cannot focus their own message');
       const now = this.now();
@@ -130,14 +131,14 @@ export class MessageService {
    * The message, if it exists in that channel and the caller could ever see it: a party of a private message,
    * or a member of the group when it was sent. Anyone else gets -1007 and learns nothing.
    */
-  private async messageConcerning(tx: WriteTransaction, uid: string, channelType: ChannelType, logId: number): Promise<StoredMessage> {
-    const message = await tx.getMessage(logId);
-    if (!message || message.channelType !== channelType) throw messageNotFound(logId);
+  private async messageConcerning(tx: WriteTransaction, uid: string, channelType: ChannelType, mid: number): Promise<StoredMessage> {
+    const message = await tx.getMessage(mid);
+    if (!message || message.channelType !== channelType) throw messageNotFound(mid);
     const concerns =
       message.channelType === ChannelType.ToGroup
         ? await tx.wasMemberAt(groupIdOf(message), uid, message.mid)
         : message.senderId === uid || message.targetId === uid;
-    if (!concerns) throw messageNotFound(logId);
+    if (!concerns) throw messageNotFound(mid);
     return message;
   }
 
@@ -166,6 +167,6 @@ function privateRevokeRight(message: StoredMessage, uid: string): RevokeRight {
   return 'within-window';
 }
 
-function messageNotFound(logId: number): AppError {
-  return AppError.notFound(`message ${logId} not found`);
+function messageNotFound(mid: number): AppError {
+  return AppError.notFound(`message ${mid} not found`);
 }

@@ -9,7 +9,7 @@ import type { GroupChanges, GroupFacts, GroupMembership, NewGroup } from './stor
 export async function getGroupMembership(db: Knex, groupId: number, uid: string): Promise<GroupMembership | undefined> {
   const row: (GroupRow & Partial<MembershipRow> & { disbanded_id: number | string | null }) | undefined = await db('groups as g')
     .leftJoin('memberships as ms', (on) => on.on('ms.group_id', 'g.id').andOnVal('ms.uid', uid).andOnNull('ms.left_id'))
-    .select('g.*', 'ms.group_id', 'ms.uid', 'ms.role', 'ms.member_name', 'ms.muted_until', 'ms.joined_id', 'ms.left_id')
+    .select('g.*', 'ms.group_id', 'ms.uid', 'ms.member_type', 'ms.member_name', 'ms.muted_until', 'ms.joined_id', 'ms.left_id')
     .where('g.id', groupId)
     .first();
   if (!row) return undefined;
@@ -28,7 +28,7 @@ export async function currentMembers(db: Knex, groupId: number, uids: string[]):
 
 /** Every current member: the owner first, then admins, then by join. */
 export async function listMembers(db: Knex, groupId: number): Promise<Membership[]> {
-  const rows: MembershipRow[] = await db('memberships').where({ group_id: groupId }).whereNull('left_id').orderBy([{ column: 'role', order: 'desc' }, 'joined_id', 'uid']);
+  const rows: MembershipRow[] = await db('memberships').where({ group_id: groupId }).whereNull('left_id').orderBy([{ column: 'member_type', order: 'desc' }, 'joined_id', 'uid']);
   return rows.map(toMembership);
 }
 
@@ -59,12 +59,12 @@ export async function describeGroups(db: Knex, groupIds: number[], uid: string, 
   const facts = new Map<number, GroupFacts>();
   for (const part of chunks(groupIds)) {
     // The owners and the user's own memberships, then the counts: two queries for any number of groups.
-    const rows: MembershipRow[] = await db('memberships').whereIn('group_id', part).whereNull('left_id').andWhere((q) => q.where('role', MemberType.Owner).orWhere('uid', uid));
+    const rows: MembershipRow[] = await db('memberships').whereIn('group_id', part).whereNull('left_id').andWhere((q) => q.where('member_type', MemberType.Owner).orWhere('uid', uid));
     const counts: Array<{ group_id: number | string; admins: number | string | null; muted: number | string | null }> = await db('memberships')
       .whereIn('group_id', part)
       .whereNull('left_id')
       .groupBy('group_id')
-      .select('group_id', db.raw('sum(case when role = ? then 1 else 0 end) as admins', [MemberType.Admin]), db.raw('sum(case when muted_until > ? then 1 else 0 end) as muted', [now]));
+      .select('group_id', db.raw('sum(case when member_type = ? then 1 else 0 end) as admins', [MemberType.Admin]), db.raw('sum(case when muted_until > ? then 1 else 0 end) as muted', [now]));
     const byGroup = new Map<number, { owner?: Membership; person?: Membership }>();
     for (const membership of rows.map(toMembership)) {
       const entry = byGroup.get(membership.groupId) ?? {};
@@ -106,7 +106,7 @@ export async function createGroup(w: WriteContext, group: NewGroup, memberIds: s
 /** Opens memberships starting at event `joinedId`. */
 export async function addMembers(trx: Knex, groupId: number, uids: string[], memberType: MemberType, joinedId: number): Promise<void> {
   for (const part of chunks(uids)) {
-    await trx('memberships').insert(part.map((uid) => ({ group_id: groupId, uid, role: memberType, joined_id: joinedId })));
+    await trx('memberships').insert(part.map((uid) => ({ group_id: groupId, uid, member_type: memberType, joined_id: joinedId })));
   }
 }
 
@@ -123,7 +123,7 @@ export async function closeMemberships(trx: Knex, groupId: number, leftId: numbe
 /** Updates the current memberships of `uids`: their type, mute deadline or name. */
 export async function updateMembers(trx: Knex, groupId: number, uids: string[], changes: Partial<Pick<Membership, 'memberType' | 'mutedUntil' | 'memberName'>>): Promise<void> {
   const update = {
-    ...(changes.memberType !== undefined && { role: changes.memberType }),
+    ...(changes.memberType !== undefined && { member_type: changes.memberType }),
     ...(changes.mutedUntil !== undefined && { muted_until: changes.mutedUntil }),
     ...(changes.memberName !== undefined && { member_name: changes.memberName }),
   };

@@ -47,7 +47,7 @@ export interface GroupRow {
 export interface MembershipRow {
   group_id: number | string;
   uid: string;
-  role: number;
+  member_type: number;
   member_name: string;
   muted_until: number | string;
   joined_id: number | string;
@@ -137,7 +137,7 @@ export function toMembership(row: MembershipRow): Membership {
   return {
     groupId: Number(row.group_id),
     uid: row.uid,
-    memberType: row.role as MemberType,
+    memberType: row.member_type as MemberType,
     memberName: row.member_name,
     mutedUntil: Number(row.muted_until),
     joinedId: Number(row.joined_id),

@@ -1,3 +1,4 @@
+import type { PushRequestFields } from '../../src/contract/index.js';
 import { createCodec } from '../../src/proto/codec.js';
 import { createTestWire } from './wire.js';
 
@@ -12,17 +13,12 @@ export interface Reply<T = Record<string, unknown>> {
   data: T;
 }
 
-export interface PushFields {
+/** A JSON push as tests send it: any field may be left out, and the loosely checked ones be anything, to see them refused. */
+export type JsonPushFields = Partial<Omit<PushRequestFields, 'channelType' | 'source' | 'reference'>> & {
   channelType?: number;
-  msgId?: string;
-  targetId?: string;
-  msgType?: number;
-  content?: Record<string, unknown>;
-  /** The body bytes as the client made them (encrypted, say), base64. */
-  msg?: string;
   source?: Record<string, unknown>;
   reference?: Record<string, unknown>;
-}
+};
 
 /** A client of one chatlog instance acting as one user, speaking HTTP exactly as the contract says. */
 export class TestClient {
@@ -47,7 +43,7 @@ export class TestClient {
     return this.request<T>(path, { body: JSON.stringify(body), contentType: 'application/json' });
   }
 
-  pushJson(fields: PushFields, path = '/record/push'): Promise<Reply<{ logId: number; datetime: number }>> {
+  pushJson(fields: JsonPushFields, path = '/record/push'): Promise<Reply<{ logId: number; datetime: number }>> {
     return this.post(path, fields);
   }
 

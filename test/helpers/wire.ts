@@ -9,8 +9,8 @@ import { EventType, SIGNALS, SIGNAL_KINDS, loadImparse, type DeviceLogin, type S
 import { encode, fromPlain, toPlain, withDefaults } from '../../src/proto/plain.js';
 import { decodeStrict } from '../../src/proto/wire-check.js';
 
-/** The fields of a push a client may set (`encodePush`); omitted ones are left at their zero value. */
-export interface PushFields {
+/** The fields of a protobuf push, Proto{Common}, a client may set (`encodePush`); omitted ones stay at their zero value. */
+export interface ProtoPushFields {
   channelType?: number;
   msgId?: string;
   targetId?: string;
@@ -80,7 +80,7 @@ export interface TestWire {
   /** A decoded commonAck, the comet socket's answer to a send. */
   decodeCommonAck(bytes: Uint8Array): { mid: number; datetime: number };
   /** A `Proto{eventType, Common}` as a client uploads it. */
-  encodePush(fields: PushFields): Uint8Array;
+  encodePush(fields: ProtoPushFields): Uint8Array;
   /** A comet frame in protobuf, as /record/push2 takes it. */
   encodeCometFrame(body: Uint8Array, fields?: CometFrameFields): Uint8Array;
   /** A sync-record entry (or a comet op 9 body) decoded back, every scalar present. */

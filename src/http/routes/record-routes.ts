@@ -3,6 +3,7 @@ import type { Ajv } from 'ajv';
 import type { Context, Middleware } from 'koa';
 import { AppError } from '../../errors.js';
 import type { ChannelType, StoredMessage } from '../../domain.js';
+import type { PushResult } from '../../contract/index.js';
 import type { Codec } from '../../proto/codec.js';
 import type { MessageService } from '../../services/message-service.js';
 import type { RecordService } from '../../services/record-service.js';
@@ -86,7 +87,8 @@ export function recordRoutes(deps: RecordRoutesDeps): Router {
       }
       throw AppError.invalidParams('a push is multipart/form-data (a file part named file or message) or application/json');
     };
-    respondOk(ctx, await sending.send(ctx.state.uid, read));
+    const { mid, createdAt } = await sending.send(ctx.state.uid, read);
+    respondOk(ctx, { logId: mid, datetime: createdAt } satisfies PushResult);
   };
 
   const pushes = [
