@@ -13,6 +13,7 @@ import { createApp } from './http/app.js';
 import { Metrics } from './observability/metrics.js';
 import { MemorySendLimiter, RedisSendLimiter, type SendLimiter } from './ratelimit/send-limiter.js';
 import { createCodec } from './proto/codec.js';
+import { GroupQueries } from './services/group-queries.js';
 import { GroupService } from './services/group-service.js';
 import { MessageService } from './services/message-service.js';
 import { DeviceService } from './services/device-service.js';
@@ -96,6 +97,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     messages,
     records,
     groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, encodeNotice: codec.encodeNotice }),
+    groupQueries: new GroupQueries(store, { maxGroupMembers: config.maxGroupMembers }),
     writeBudget,
     sending,
     metrics,

@@ -1,3 +1,9 @@
+/**
+ * The comet socket's endpoint. Longer than most modules (about 370 lines) for a reason: Auth, frames, pushes,
+ * acknowledgements and resends all act on one connection record and its order of events, and split apart they
+ * would pass it around. What stands on its own is elsewhere: the frame format (comet-socket-frame.ts), the
+ * acknowledgement window (comet-ack-window.ts), the device and its refusals (comet-device.ts), the fan-out.
+ */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -7,12 +13,12 @@ import type { Credentials } from '../auth/credentials.js';
 import type { Caller } from '../auth/jwt.js';
 import type { EventBus, LiveSignal } from '../bus/event-bus.js';
 import { ChannelType, type StreamEvent } from '../domain.js';
-import { AppError, ErrorCode } from '../errors.js';
-import { Device, REFUSAL_MARK } from '../contract/comet.js';
-import type { Codec, DeviceLogin } from '../proto/codec.js';
+import { AppError } from '../errors.js';
+import type { Codec } from '../proto/codec.js';
 import type { DeviceService } from '../services/device-service.js';
 import type { Sending } from '../services/sending.js';
 import { AckWindow } from './comet-ack-window.js';
+import { deviceOf, refusalFor, type CometDevice } from './comet-device.js';
 import { CometOp, FrameError, MAX_BODY_LENGTH, decodeSocketFrame, encodeSocketFrame, type SocketFrame } from './comet-socket-frame.js';
 import type { StreamFanout, Subscriber } from './stream-fanout.js';
 import { expireAt, type UserSockets } from './socket-policy.js';
@@ -52,26 +58,6 @@ const CLOSE_NORMAL = 1000;
 const CLOSE_PROTOCOL = 1008;
 const CLOSE_INTERNAL_ERROR = 1011;
 const CLOSE_SLOW_CONSUMER = 4008;
-
-/** The longest device uuid kept; dtalk clients send a UUID (36 characters). */
-const MAX_UUID_LENGTH = 128;
-const MAX_DEVICE_NAME_LENGTH = 128;
-
-/*
- * A refused send is answered per client, because the two dtalk clients read op 8 differently: the desktop
- * client fails a message only when the op 8 body does not decode, and shows any decodable body (even an empty
- * one) as sent; the mobile clients treat any op 8 as success and fail a message only when none comes after
- * their resends (about 20 s). So mobile devices get no answer; everyone else gets op 8 whose body is
- * REFUSAL_MARK (which no protobuf decoder accepts) followed by the JSON envelope of the error, for people and
- * clients that want the reason.
- */
-
-/** A socket's device, as its Auth `ext` describes it; sockets without one get live events only. */
-interface CometDevice {
-  uuid: string;
-  login: DeviceLogin;
-  mobile: boolean;
-}
 
 interface CometConnection {
   /** Unique across instances, so that a live signal about this socket can leave it out. */
@@ -281,10 +267,8 @@ export class CometEndpoint {
       reply(this.options.codec.encodeCommonAck(receipt.mid, receipt.createdAt));
     } catch (err) {
       if (!(err instanceof AppError)) this.options.logger.error({ err, uid }, 'a comet send failed');
-      if (connection.device?.mobile) return;
-      const error = err instanceof AppError ? err : new AppError(ErrorCode.ServerError, 'unexpected server error; it has been logged');
-      const envelope = JSON.stringify({ result: error.dtalkCode ?? error.code, message: error.message, data: null });
-      reply(Buffer.concat([Buffer.from([REFUSAL_MARK]), Buffer.from(envelope)]));
+      const refusal = refusalFor(connection.device, err);
+      if (refusal) reply(refusal);
     }
   }
 
@@ -385,17 +369,4 @@ export class CometEndpoint {
       }
     }
   }
-}
-
-/** The device a dtalk Auth `ext` names; a Login without a uuid names none. */
-function deviceOf(login: DeviceLogin): CometDevice | undefined {
-  if (login.uuid === '') return undefined;
-  if (login.uuid.length > MAX_UUID_LENGTH || /\p{Cc}/u.test(login.uuid)) {
-    throw AppError.invalidParams(`ext.uuid must be 1 to ${MAX_UUID_LENGTH} characters without control characters`);
-  }
-  return {
-    uuid: login.uuid,
-    login: { ...login, deviceName: login.deviceName.slice(0, MAX_DEVICE_NAME_LENGTH) },
-    mobile: login.device === Device.Android || login.device === Device.IOS,
-  };
 }

@@ -6,6 +6,7 @@ import type { Credentials } from '../auth/credentials.js';
 import type { JwtConfig } from '../config.js';
 import { demoRoutes } from './routes/demo-routes.js';
 import type { Codec } from '../proto/codec.js';
+import type { GroupQueries } from '../services/group-queries.js';
 import type { GroupService } from '../services/group-service.js';
 import type { MessageService } from '../services/message-service.js';
 import type { RecordService } from '../services/record-service.js';
@@ -30,6 +31,7 @@ export interface AppDeps {
   messages: MessageService;
   records: RecordService;
   groups: GroupService;
+  groupQueries: GroupQueries;
   metrics: Metrics;
   readiness: ReadinessCheck[];
   /** How long readiness waits for a dependency. */
@@ -79,7 +81,7 @@ export function createApp(deps: AppDeps): ChatlogApp {
       json,
       catalog,
     }),
-    groupRoutes({ ajv, groups: deps.groups, catalog, auth, json, limitWrites }),
+    groupRoutes({ ajv, groups: deps.groups, groupQueries: deps.groupQueries, catalog, auth, json, limitWrites }),
   ];
   for (const router of routers) app.use(router.routes());
   // The demo page (GET /) is not part of the API: it stays out of `routes`, and so out of the OpenAPI document.

@@ -1,8 +1,9 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
 import { ChannelType, JoinType, MemberType, MuteType, MUTED_FOREVER, NOTICE_MSG_TYPE, type Group, type GroupSettings, type Membership, type SettingEventData } from '../domain.js';
-import type { GroupFacts, Store, WriteTransaction } from '../store/store.js';
-import { requireMembership } from './group-access.js';
+import type { Store, WriteTransaction } from '../store/store.js';
+import { listsOfBoundedSize } from './member-lists.js';
+import { checkMayInvite, checkMayRemove, requireMember, requireMembership } from './group-access.js';
 
 /** The group notices (msgType 7) the service writes; the codec knows their bodies. */
 export type NoticeKind = 'name' | 'signIn' | 'signOut' | 'kickOut' | 'delete' | 'muteType' | 'memberMuted' | 'owner';
@@ -15,13 +16,6 @@ export interface GroupServiceOptions {
   /** The body of a group notice. */
   encodeNotice: (kind: NoticeKind, fields: Record<string, unknown>) => Uint8Array;
   now?: () => number;
-}
-
-/** A group as its description shows it: the group, its owner, the caller's membership and its counts. */
-export interface GroupView {
-  group: Group;
-  facts: GroupFacts;
-  disbanded: boolean;
 }
 
 /** Longest a mute may last unless it is for ever, as in dtalk. */
@@ -53,16 +47,12 @@ export class GroupService {
     this.now = options.now ?? Date.now;
   }
 
-  get maximum(): number {
-    return this.maxGroupMembers;
-  }
-
   /** Anyone may create a group and becomes its owner; the others join as normal members. */
-  async create(ownerId: string, settings: { name: string; avatar: string; introduce: string }, memberIds: string[]): Promise<GroupView & { members: Membership[] }> {
+  async create(ownerId: string, settings: { name: string; avatar: string; introduce: string }, memberIds: string[]): Promise<Group> {
     const others = distinct(memberIds).filter((uid) => uid !== ownerId);
     this.checkCap(1 + others.length);
     const [first, ...rest] = listsOfBoundedSize([ownerId, ...others]);
-    const group = await this.change(async (tx, now) => {
+    return this.change(async (tx, now) => {
       const created = await tx.createGroup(
         {
           ...settings,
@@ -84,7 +74,6 @@ export class GroupService {
       if (rest.length > 0) await tx.updateGroup(created.id, { memberNumDelta: rest.flat().length });
       return { ...created, memberNum: created.memberNum + rest.flat().length };
     });
-    return this.viewWithMembers(group, ownerId);
   }
 
   /** Adds members as the caller's invitation (joinType decides who may); members already in are left as they are. */
@@ -235,57 +224,9 @@ export class GroupService {
     });
   }
 
-  /** The group, its key and its members, for members. */
-  async info(uid: string, groupId: number): Promise<GroupView & { members: Membership[] }> {
-    const { group } = await requireMembership(this.store, groupId, uid);
-    return this.viewWithMembers(group, uid);
-  }
-
-  /** What anyone may see of a group (never its key); `facts.person` only when the caller is a member. */
-  async publicInfo(uid: string, groupId: number): Promise<GroupView> {
-    const found = await this.store.getGroupMembership(groupId, uid);
-    if (!found) throw AppError.notFound(`group ${groupId} does not exist`);
-    const facts = (await this.store.describeGroups([groupId], uid, this.now())).get(groupId);
-    // A disbanded group has no members left: it shows its last owner, and itself as disbanded.
-    const owner = facts?.owner ?? { groupId, uid: found.group.ownerId, memberType: MemberType.Owner, memberName: '', mutedUntil: 0, joinedId: groupId, leftId: null };
-    return { group: found.group, facts: facts ?? { owner, adminNum: 0, muteNum: 0 }, disbanded: found.disbanded };
-  }
-
-  async list(uid: string): Promise<GroupView[]> {
-    const groups = await this.store.listGroupsOf(uid);
-    const facts = await this.store.describeGroups(groups.map((group) => group.id), uid, this.now());
-    return groups.flatMap((group) => {
-      const known = facts.get(group.id);
-      return known ? [{ group, facts: known, disbanded: false }] : [];
-    });
-  }
-
-  async members(uid: string, groupId: number): Promise<Membership[]> {
-    await requireMembership(this.store, groupId, uid);
-    return this.store.listMembers(groupId);
-  }
-
-  async member(uid: string, groupId: number, memberId: string): Promise<Membership> {
-    await requireMembership(this.store, groupId, uid);
-    const [member] = await this.store.currentMembers(groupId, [memberId]);
-    if (!member) throw AppError.memberNotInGroup(memberId, groupId);
-    return member;
-  }
-
-  /** The members muted now. */
-  async muted(uid: string, groupId: number): Promise<Membership[]> {
-    const now = this.now();
-    return (await this.members(uid, groupId)).filter((member) => member.mutedUntil > now);
-  }
-
   /** Runs a change in one write transaction; the store announces what it committed. */
   private change<T>(work: Work<T>): Promise<T> {
     return this.store.write((tx) => work(tx, this.now()));
-  }
-
-  private async viewWithMembers(group: Group, uid: string): Promise<GroupView & { members: Membership[] }> {
-    const [facts, members] = await Promise.all([this.store.describeGroups([group.id], uid, this.now()), this.store.listMembers(group.id)]);
-    return { group, facts: facts.get(group.id)!, disbanded: false, members };
   }
 
   /** New members (those not in yet), their join events and the notices of them, by `inviter`; returns them. */
@@ -338,32 +279,6 @@ export class GroupService {
   }
 }
 
-/**
- * The uid lists one event (and its notice) may carry: at most about 12 KiB of uids each, so that no event of a
- * big group grows past what a comet frame holds (16 KiB), nor costs every online member a large parse. Clients
- * read the member list for the rest.
- */
-const MAX_LIST_BYTES = 12 * 1024;
-
-export function listsOfBoundedSize(uids: string[]): string[][] {
-  const lists: string[][] = [];
-  let list: string[] = [];
-  let bytes = 0;
-  for (const uid of uids) {
-    // A uid in protobuf: its UTF-8 bytes, a tag and a length.
-    const size = Buffer.byteLength(uid) + 3;
-    if (list.length > 0 && bytes + size > MAX_LIST_BYTES) {
-      lists.push(list);
-      list = [];
-      bytes = 0;
-    }
-    list.push(uid);
-    bytes += size;
-  }
-  if (list.length > 0) lists.push(list);
-  return lists;
-}
-
 function settingEvent(field: (typeof ANNOUNCED)[number], value: string | number, time: number): SettingEventData {
   return field === 'name' || field === 'avatar' ? { field, value: String(value), time } : { field, value: Number(value), time };
 }
@@ -377,27 +292,5 @@ async function freeMarkId(tx: WriteTransaction): Promise<string> {
   for (;;) {
     const markId = String(randomInt(10_000_000, 100_000_000));
     if (!(await tx.isMarkIdTaken(markId))) return markId;
-  }
-}
-
-async function requireMember(tx: WriteTransaction, groupId: number, uid: string): Promise<Membership> {
-  const [member] = await tx.currentMembers(groupId, [uid]);
-  if (!member) throw AppError.memberNotInGroup(uid, groupId);
-  return member;
-}
-
-/** joinType 0: any member invites; 1: the owner and admins; 2: the owner and admins, others would need approval. */
-function checkMayInvite(group: Group, inviter: Membership): void {
-  if (inviter.memberType !== MemberType.Normal || group.joinType === JoinType.Anyone) return;
-  if (group.joinType === JoinType.AdminsOnly) throw AppError.permissionDenied('in this group only the owner or an admin may invite members');
-  throw AppError.permissionDenied("this group takes new members on approval, which chatlog does not offer: ask the owner or an admin to add them");
-}
-
-/** The remover is the owner or an admin. */
-function checkMayRemove(remover: Membership, target: Membership): void {
-  if (remover.memberType === MemberType.Owner) {
-    if (target.uid === remover.uid) throw AppError.permissionDenied('the owner cannot remove themselves: use change-owner, or disband the group');
-  } else if (target.memberType !== MemberType.Normal) {
-    throw AppError.permissionDenied(`an admin may remove only normal members, and ${target.uid} is not one`);
   }
 }

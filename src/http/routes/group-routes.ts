@@ -1,12 +1,12 @@
 import { Router } from '@koa/router';
 import type { Ajv } from 'ajv';
 import type { Middleware } from 'koa';
-import type { GroupInfo, GroupMember } from '../../contract/index.js';
-import { MUTED_FOREVER, type MemberType, type Membership } from '../../domain.js';
+import { MUTED_FOREVER, type MemberType } from '../../domain.js';
 import { AppError } from '../../errors.js';
 import { TEXT_PATTERN } from '../../strings.js';
-import { wireMuteTime } from '../../proto/codec.js';
-import { MAX_MUTE_MS, type GroupService, type GroupView, type SettingChange } from '../../services/group-service.js';
+import type { GroupQueries, GroupView } from '../../services/group-queries.js';
+import { MAX_MUTE_MS, type GroupService, type SettingChange } from '../../services/group-service.js';
+import { groupJson, infoExample, memberJson, membersExample } from './group-json.js';
 import type { ApiCatalog } from '../api-catalog.js';
 import { idSchema, toId, uidSchema } from '../../input/schemas.js';
 import { jsonRoute, type JsonRouteDef } from './json-route.js';
@@ -14,6 +14,7 @@ import { jsonRoute, type JsonRouteDef } from './json-route.js';
 export interface GroupRoutesDeps {
   ajv: Ajv;
   groups: GroupService;
+  groupQueries: GroupQueries;
   catalog: ApiCatalog;
   auth: Middleware;
   json: Middleware;
@@ -53,67 +54,8 @@ function muteDuration(muteTime: number): number {
   throw AppError.invalidParams(`muteTime must be 0 (lift), a duration of at most ${MAX_MUTE_MS} ms, or 9223372036854775807 (for ever)`);
 }
 
-/** GroupMember (API.md §5). */
-const memberJson = (member: Membership): GroupMember<number | bigint> => ({
-  memberId: member.uid,
-  memberName: member.memberName,
-  memberType: member.memberType,
-  memberMuteTime: wireMuteTime(member.mutedUntil),
-});
-
-/** GroupInfo (API.md §5): the key only for members, and `person` only when the caller is one. */
-function groupJson({ group, facts, disbanded }: GroupView, maximum: number, { withKey }: { withKey: boolean }): GroupInfo<number | bigint> {
-  return {
-    id: group.id,
-    idStr: String(group.id),
-    markId: group.markId,
-    name: group.name,
-    publicName: group.publicName,
-    avatar: group.avatar,
-    introduce: group.introduce,
-    owner: memberJson(facts.owner),
-    ...(facts.person && { person: memberJson(facts.person) }),
-    memberNum: group.memberNum,
-    maximum,
-    status: disbanded ? 2 : 0,
-    createTime: group.createdAt,
-    joinType: group.joinType,
-    muteType: group.muteType,
-    friendType: group.friendType,
-    muteNum: facts.muteNum,
-    adminNum: facts.adminNum,
-    ...(withKey && { key: group.key }),
-    groupType: group.groupType,
-  };
-}
-
-const memberExample = { memberId: 'alice', memberName: '', memberType: 2, memberMuteTime: 0 };
-const membersExample = [memberExample, { memberId: 'bob', memberName: 'Bob', memberType: 0, memberMuteTime: 0 }];
-const infoExample = {
-  id: 7,
-  idStr: '7',
-  markId: '48213307',
-  name: 'team',
-  publicName: 'team',
-  avatar: '',
-  introduce: '',
-  owner: memberExample,
-  person: memberExample,
-  memberNum: 2,
-  maximum: 10000,
-  status: 0,
-  createTime: 1764100000000,
-  joinType: 0,
-  muteType: 0,
-  friendType: 0,
-  muteNum: 0,
-  adminNum: 0,
-  key: '3f0c8e1a9b7d4c2e5f6a1b0c9d8e7f6a',
-  groupType: 0,
-};
-
 /** The group API of API.md §5 at /group/app/<name>, with the earlier /app/<name> paths as aliases. */
-export function groupRoutes({ ajv, groups, catalog, auth, json, limitWrites }: GroupRoutesDeps): Router {
+export function groupRoutes({ ajv, groups, groupQueries, catalog, auth, json, limitWrites }: GroupRoutesDeps): Router {
   const router = new Router();
   const kit = { router, ajv, catalog, auth, json, limitWrites };
   const tag = 'groups';
@@ -121,7 +63,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json, limitWrites }: G
     jsonRoute(kit, { ...def, tag, path: `/group${def.path}` });
     jsonRoute(kit, { ...def, tag, summary: `${def.summary} (alias of /group${def.path})` });
   };
-  const info = (view: GroupView, withKey = true) => groupJson(view, groups.maximum, { withKey });
+  const info = (view: GroupView, withKey = true) => groupJson(view, groupQueries.maximum, { withKey });
   /** The change endpoints answer {} (the clients read only `result`). */
   const change = <T extends WithId>(path: string, summary: string, schema: object, example: T, apply: (uid: string, groupId: number, body: T) => Promise<unknown>) =>
     route<T>({
@@ -145,7 +87,8 @@ export function groupRoutes({ ajv, groups, catalog, auth, json, limitWrites }: G
     example: { name: 'team', memberIds: ['bob'] },
     response: { ...infoExample, members: membersExample },
     handle: async (uid, body) => {
-      const created = await groups.create(uid, { name: body.name ?? '', avatar: body.avatar ?? '', introduce: body.introduce ?? '' }, body.memberIds ?? []);
+      const group = await groups.create(uid, { name: body.name ?? '', avatar: body.avatar ?? '', introduce: body.introduce ?? '' }, body.memberIds ?? []);
+      const created = await groupQueries.viewWithMembers(group, uid);
       return { ...info(created), members: created.members.map(memberJson) };
     },
   });
@@ -243,7 +186,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json, limitWrites }: G
     example: { idStr: '7' },
     response: { ...infoExample, members: membersExample },
     handle: async (uid, body) => {
-      const view = await groups.info(uid, groupIdOf(body));
+      const view = await groupQueries.info(uid, groupIdOf(body));
       return { ...info(view), members: view.members.map(memberJson) };
     },
   });
@@ -254,7 +197,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json, limitWrites }: G
     schema: withId(),
     example: { id: 7 },
     response: (({ key: _key, person: _person, ...rest }) => rest)(infoExample),
-    handle: async (uid, body) => info(await groups.publicInfo(uid, groupIdOf(body)), false),
+    handle: async (uid, body) => info(await groupQueries.publicInfo(uid, groupIdOf(body)), false),
   });
 
   route<Record<string, never>>({
@@ -263,7 +206,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json, limitWrites }: G
     schema: { type: 'object' },
     example: {},
     response: { groups: [infoExample] },
-    handle: async (uid) => ({ groups: (await groups.list(uid)).map((view) => info(view)) }),
+    handle: async (uid) => ({ groups: (await groupQueries.list(uid)).map((view) => info(view)) }),
   });
 
   route<WithId>({
@@ -274,7 +217,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json, limitWrites }: G
     response: { id: 7, idStr: '7', members: membersExample },
     handle: async (uid, body) => {
       const id = groupIdOf(body);
-      return { id, idStr: String(id), members: (await groups.members(uid, id)).map(memberJson) };
+      return { id, idStr: String(id), members: (await groupQueries.members(uid, id)).map(memberJson) };
     },
   });
 
@@ -284,7 +227,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json, limitWrites }: G
     schema: withId({ memberId: uidSchema }, ['memberId']),
     example: { id: 7, memberId: 'bob' },
     response: membersExample[1]!,
-    handle: async (uid, body) => memberJson(await groups.member(uid, groupIdOf(body), body.memberId)),
+    handle: async (uid, body) => memberJson(await groupQueries.member(uid, groupIdOf(body), body.memberId)),
   });
 
   route<WithId>({
@@ -293,7 +236,7 @@ export function groupRoutes({ ajv, groups, catalog, auth, json, limitWrites }: G
     schema: withId(),
     example: { id: 7 },
     response: { members: [{ ...membersExample[1], memberMuteTime: 1764100600000 }] },
-    handle: async (uid, body) => ({ members: (await groups.muted(uid, groupIdOf(body))).map(memberJson) }),
+    handle: async (uid, body) => ({ members: (await groupQueries.muted(uid, groupIdOf(body))).map(memberJson) }),
   });
 
   return router;
