@@ -20,6 +20,34 @@ export interface JwtConfig {
   usingDevelopmentSecret: boolean;
 }
 
+/** An S3-compatible object store for media (MEDIA_S3_*). */
+export interface S3Config {
+  bucket: string;
+  /** Undefined: AWS S3 itself. */
+  endpoint?: string;
+  region: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Bucket in the path (MinIO and most S3-compatible servers) rather than in the host name. */
+  forcePathStyle: boolean;
+  /** The public base URL of the bucket, when it serves its objects to anyone; else downloads are presigned. */
+  publicUrl?: string;
+  /** How long a presigned download URL is valid. */
+  urlTtlMs: number;
+}
+
+export interface MediaConfig {
+  /** Local media files, and uploads being received (with S3 too). */
+  dir: string;
+  /** The base of the media URLs handed out; undefined: the origin of each upload request. */
+  publicUrl?: string;
+  s3?: S3Config;
+  maxObjectBytes: number;
+  maxPartBytes: number;
+  maxParts: number;
+  uploadTtlMs: number;
+}
+
 export interface Config {
   port: number;
   /** Undefined: every interface, IPv6 and IPv4 (Node's default). */
@@ -67,6 +95,7 @@ export interface Config {
   writeBatchMax: number;
   /** Sends per uid; undefined: unlimited. */
   rateLimitSends?: RateLimit;
+  media: MediaConfig;
   logLevel: LogLevel;
   /**
    * NODE_ENV unset, `development` or `test`: the development conveniences (a public JWT secret, POST /dev/token)
@@ -79,6 +108,11 @@ export interface Config {
 export const DEVELOPMENT_JWT_SECRET = 'chatlog-development-secret-not-for-production';
 
 export const DEFAULT_SQLITE_FILE = './data/chatlog.db';
+
+export const DEFAULT_MEDIA_DIR = './data/media';
+
+/** The longest a SigV4 presigned URL can be valid. */
+const MAX_PRESIGNED_TTL_MS = 7 * 86_400_000;
 
 const MIN_SECRET_BYTES = 32;
 
@@ -113,6 +147,20 @@ export const SETTINGS = [
   'COMET_MAX_UNACKED',
   'ACK_FLUSH_DELAY',
   'RATE_LIMIT_SENDS',
+  'MEDIA_DIR',
+  'PUBLIC_URL',
+  'MAX_UPLOAD_BYTES',
+  'MAX_UPLOAD_PART_BYTES',
+  'MAX_UPLOAD_PARTS',
+  'MULTIPART_UPLOAD_TTL',
+  'MEDIA_S3_BUCKET',
+  'MEDIA_S3_ENDPOINT',
+  'MEDIA_S3_REGION',
+  'MEDIA_S3_ACCESS_KEY_ID',
+  'MEDIA_S3_SECRET_ACCESS_KEY',
+  'MEDIA_S3_FORCE_PATH_STYLE',
+  'MEDIA_S3_PUBLIC_URL',
+  'MEDIA_S3_URL_TTL',
   'WRITE_BATCH_MAX',
   'READINESS_TIMEOUT',
   'LOG_LEVEL',
@@ -160,9 +208,9 @@ export function loadConfig(env: Env): Config {
     return value;
   };
 
-  const boolean = (name: string): boolean => {
+  const boolean = (name: string, fallback = false): boolean => {
     const text = read(name)?.toLowerCase();
-    if (text === undefined) return false;
+    if (text === undefined) return fallback;
     if (['true', '1', 'yes', 'on'].includes(text)) return true;
     if (['false', '0', 'no', 'off'].includes(text)) return false;
     problems.push(`${name} must be true or false (got "${text}")`);
@@ -227,6 +275,43 @@ export function loadConfig(env: Env): Config {
     problems.push(`RATE_LIMIT_SENDS must look like "20/s burst 50", "600/m" or "1000/h burst 100" (got "${rateLimitText}")`);
   }
 
+  const httpUrl = (name: string): string | undefined => {
+    const text = read(name);
+    if (text !== undefined && !/^https?:\/\/[^\s/]+(\/\S*)?$/.test(text)) problems.push(`${name} must be an http:// or https:// URL (got "${text}")`);
+    return text?.replace(/\/+$/, '');
+  };
+
+  const bucket = read('MEDIA_S3_BUCKET');
+  const s3Settings = ['MEDIA_S3_ENDPOINT', 'MEDIA_S3_ACCESS_KEY_ID', 'MEDIA_S3_SECRET_ACCESS_KEY', 'MEDIA_S3_PUBLIC_URL'].filter((name) => read(name) !== undefined);
+  if (bucket === undefined && s3Settings.length > 0) problems.push(`${s3Settings.join(', ')} ${s3Settings.length === 1 ? 'is' : 'are'} set but MEDIA_S3_BUCKET is not: set it to store media in S3`);
+  if ((read('MEDIA_S3_ACCESS_KEY_ID') === undefined) !== (read('MEDIA_S3_SECRET_ACCESS_KEY') === undefined)) {
+    problems.push('MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY go together: set both, or neither (the SDK then finds credentials itself)');
+  }
+  const s3Endpoint = httpUrl('MEDIA_S3_ENDPOINT');
+  const s3: S3Config | undefined =
+    bucket === undefined
+      ? undefined
+      : {
+          bucket,
+          endpoint: s3Endpoint,
+          region: read('MEDIA_S3_REGION') ?? 'us-east-1',
+          accessKeyId: read('MEDIA_S3_ACCESS_KEY_ID'),
+          secretAccessKey: read('MEDIA_S3_SECRET_ACCESS_KEY'),
+          // Servers other than AWS are reached by path; AWS itself by virtual host.
+          forcePathStyle: boolean('MEDIA_S3_FORCE_PATH_STYLE', s3Endpoint !== undefined),
+          publicUrl: httpUrl('MEDIA_S3_PUBLIC_URL'),
+          urlTtlMs: Math.min(duration('MEDIA_S3_URL_TTL', '1h'), MAX_PRESIGNED_TTL_MS),
+        };
+  const media: MediaConfig = {
+    dir: read('MEDIA_DIR') ?? DEFAULT_MEDIA_DIR,
+    publicUrl: httpUrl('PUBLIC_URL'),
+    s3,
+    maxObjectBytes: integer('MAX_UPLOAD_BYTES', 1024 * 1024 * 1024, 1, 5 * 1024 ** 4),
+    maxPartBytes: integer('MAX_UPLOAD_PART_BYTES', 32 * 1024 * 1024, 1, 5 * 1024 ** 3),
+    maxParts: integer('MAX_UPLOAD_PARTS', 10_000, 1, 10_000),
+    uploadTtlMs: duration('MULTIPART_UPLOAD_TTL', '24h'),
+  };
+
   const logLevelText = read('LOG_LEVEL') ?? 'info';
   if (!LOG_LEVELS.includes(logLevelText as LogLevel)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelText}")`);
@@ -261,6 +346,7 @@ export function loadConfig(env: Env): Config {
     cometMaxPendingAuth: integer('COMET_MAX_PENDING_AUTH', 1024, 1, 1_000_000),
     writeBatchMax: integer('WRITE_BATCH_MAX', 64, 1, 1000),
     rateLimitSends,
+    media,
     logLevel: LOG_LEVELS.includes(logLevelText as LogLevel) ? (logLevelText as LogLevel) : 'info',
     development,
   };

@@ -22,6 +22,12 @@ import { Sending } from './services/sending.js';
 import { WriteBudget } from './services/write-budget.js';
 import { openDatabase } from './store/database.js';
 import { KnexStore } from './store/knex-store.js';
+import { KnexMediaCatalog } from './store/media-catalog.js';
+import { openMediaStorage } from './media/open-storage.js';
+import { MediaService } from './services/media-service.js';
+
+/** How often expired multipart uploads are looked for (sooner when MULTIPART_UPLOAD_TTL is shorter). */
+const MEDIA_SWEEP_MS = 10 * 60 * 1000;
 
 export interface ChatlogServer {
   /** Starts serving; port 0 picks a free port. Resolves with the address actually bound. */
@@ -87,6 +93,18 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     onStored: (message) => metrics.messagesSent.inc({ channel: message.channelType === 1 ? 'group' : 'private' }),
   });
   const devices = new DeviceService(store, messages, { flushDelayMs: config.ackFlushDelayMs, logger });
+  const media = new MediaService(new KnexMediaCatalog(db), await openMediaStorage(config.media), {
+    limits: config.media,
+    onStored: (kind, bytes) => {
+      metrics.mediaUploads.inc({ kind });
+      if (kind !== 'multipart') metrics.mediaBytes.inc(bytes);
+    },
+  });
+  // Unfinished multipart uploads past their time are dropped, parts and all.
+  const sweeper = setInterval(() => {
+    media.sweep().catch((err: unknown) => logger.warn({ err }, 'dropping expired uploads failed; retrying later'));
+  }, Math.min(config.media.uploadTtlMs, MEDIA_SWEEP_MS));
+  sweeper.unref();
   const writeBudget = new WriteBudget(sendLimiter);
   const sending = new Sending(pushInput, messages, writeBudget);
   const { app, routes } = createApp({
@@ -98,6 +116,8 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     records,
     groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, encodeNotice: codec.encodeNotice }),
     groupQueries: new GroupQueries(store, { maxGroupMembers: config.maxGroupMembers }),
+    media,
+    publicUrl: config.media.publicUrl,
     writeBudget,
     sending,
     metrics,
@@ -148,6 +168,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       });
     },
     async close() {
+      clearInterval(sweeper);
       const requestsDone = new Promise<void>((resolve) => http.close(() => resolve()));
       http.closeIdleConnections();
       await Promise.all([requestsDone, gateway.close()]);

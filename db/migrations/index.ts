@@ -4,6 +4,7 @@ import * as groups from './20261126_002_groups.js';
 import * as devices from './20261202_003_devices.js';
 import * as groupSettings from './20261202_004_group_settings.js';
 import * as memberType from './20261202_005_member_type.js';
+import * as media from './20261202_006_media.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -20,6 +21,7 @@ const migrations: Record<string, Migration> = {
   '20261202_003_devices': devices,
   '20261202_004_group_settings': groupSettings,
   '20261202_005_member_type': memberType,
+  '20261202_006_media': media,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

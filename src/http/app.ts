@@ -7,6 +7,7 @@ import type { JwtConfig } from '../config.js';
 import { demoRoutes } from './routes/demo-routes.js';
 import type { Codec } from '../proto/codec.js';
 import type { GroupQueries } from '../services/group-queries.js';
+import type { MediaService } from '../services/media-service.js';
 import type { GroupService } from '../services/group-service.js';
 import type { MessageService } from '../services/message-service.js';
 import type { RecordService } from '../services/record-service.js';
@@ -20,6 +21,7 @@ import type { Sending } from '../services/sending.js';
 import type { WriteBudget } from '../services/write-budget.js';
 import { groupRoutes } from './routes/group-routes.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health-routes.js';
+import { mediaRoutes } from './routes/media-routes.js';
 import { recordRoutes } from './routes/record-routes.js';
 import { ApiCatalog } from './api-catalog.js';
 
@@ -32,6 +34,9 @@ export interface AppDeps {
   records: RecordService;
   groups: GroupService;
   groupQueries: GroupQueries;
+  media: MediaService;
+  /** The base of media URLs; the request's origin when unset. */
+  publicUrl?: string;
   metrics: Metrics;
   readiness: ReadinessCheck[];
   /** How long readiness waits for a dependency. */
@@ -82,6 +87,7 @@ export function createApp(deps: AppDeps): ChatlogApp {
       catalog,
     }),
     groupRoutes({ ajv, groups: deps.groups, groupQueries: deps.groupQueries, catalog, auth, json, limitWrites }),
+    mediaRoutes({ ajv, media: deps.media, catalog, auth, json, limitWrites, publicUrl: deps.publicUrl }),
   ];
   for (const router of routers) app.use(router.routes());
   // The demo page (GET /) is not part of the API: it stays out of `routes`, and so out of the OpenAPI document.
@@ -91,7 +97,12 @@ export function createApp(deps: AppDeps): ChatlogApp {
     throw AppError.notFound(`there is no endpoint ${ctx.method} ${ctx.path}`);
   });
   const routes = routers.flatMap((router) =>
-    router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => ({ method, path: String(layer.path) }))),
+    router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => ({ method, path: documentedPath(String(layer.path)) }))),
   );
   return { app, routes };
+}
+
+/** A router path as the OpenAPI document writes it: `/media/*key` is `/media/{key}`. */
+function documentedPath(path: string): string {
+  return path.replace(/[:*](\w+)/g, '{$1}');
 }

@@ -32,6 +32,17 @@ export class Metrics {
     labelNames: ['channel'] as const,
     registers: [this.registry],
   });
+  readonly mediaUploads = new Counter({
+    name: 'chatlog_media_uploads_total',
+    help: 'Media stored: whole uploads, parts, and multipart uploads completed',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly mediaBytes = new Counter({
+    name: 'chatlog_media_uploaded_bytes_total',
+    help: 'Bytes of media received (whole uploads and parts)',
+    registers: [this.registry],
+  });
   readonly eventsDelivered = new Counter({
     name: 'chatlog_events_delivered_total',
     help: 'Stream events written to sockets (/ws and /sub)',

@@ -156,3 +156,49 @@ export interface WriteTransaction extends Reads {
   updateMembers(groupId: number, uids: string[], changes: Partial<Pick<Membership, 'memberType' | 'mutedUntil' | 'memberName'>>): Promise<void>;
   updateGroup(groupId: number, changes: GroupChanges): Promise<void>;
 }
+
+/** A media key and its owner; `size` is null until its upload is complete. */
+export interface MediaObject {
+  key: string;
+  ownerId: string;
+  size: number | null;
+  etag: string | null;
+  contentType: string | null;
+  updatedAt: number;
+}
+
+/** A multipart upload still open. */
+export interface MediaUpload {
+  uploadId: string;
+  key: string;
+  ownerId: string;
+  /** The storage's id of it. */
+  handle: string;
+  contentType: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface MediaPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+/** Who owns which media key, and the multipart uploads in progress (media bytes are the media storage's). */
+export interface MediaCatalog {
+  getObject(key: string): Promise<MediaObject | undefined>;
+  /** Claims `key` for `ownerId` unless someone holds it already; returns who holds it now. */
+  claimObject(key: string, ownerId: string, now: number): Promise<string>;
+  /** Records what was stored under a key its owner claimed. */
+  finishObject(key: string, ownerId: string, stored: { size: number; etag: string; contentType: string }, now: number): Promise<void>;
+  createUpload(upload: MediaUpload): Promise<void>;
+  getUpload(uploadId: string): Promise<MediaUpload | undefined>;
+  /** Records a part (again: the new one replaces it). */
+  savePart(uploadId: string, part: MediaPart): Promise<void>;
+  listParts(uploadId: string): Promise<MediaPart[]>;
+  /** Forgets an upload and its parts; false when it was gone already. */
+  deleteUpload(uploadId: string): Promise<boolean>;
+  /** Uploads that expired before `now`, at most `limit`. */
+  expiredUploads(now: number, limit: number): Promise<MediaUpload[]>;
+}

@@ -4,6 +4,7 @@ import { createServer, type ChatlogServer, type ServerOptions } from '../../src/
 import { signToken } from '../../src/auth/jwt.js';
 import type { Engine } from './engines.js';
 import { TestClient } from './client.js';
+import { temporaryDir } from './temp-dirs.js';
 
 export const TEST_JWT_SECRET = 'chatlog-test-secret';
 
@@ -20,11 +21,12 @@ export interface RunningChatlog {
   close(): Promise<void>;
 }
 
-/** Starts `instances` servers on port 0 over a fresh database of the engine. */
+/** Starts `instances` servers on port 0 over a fresh database of the engine, sharing a fresh media directory. */
 export async function startChatlog(engine: Engine, settings: Settings = {}, instances = 1, options: ServerOptions = {}): Promise<RunningChatlog> {
   const config: Config = {
     ...loadConfig({
       LOG_LEVEL: 'silent',
+      MEDIA_DIR: temporaryDir('media'),
       ...(settings.JWT_PUBLIC_KEY === undefined && { JWT_SECRET: TEST_JWT_SECRET }),
       ...engine.settings(),
       ...settings,

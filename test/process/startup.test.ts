@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { signToken } from '../../src/auth/jwt.js';
 import { SocketClient } from '../helpers/ws-client.js';
+import { temporaryDir } from '../helpers/temp-dirs.js';
 
 /** These run the server and the token command as a user would, as separate processes. */
 
@@ -16,11 +17,14 @@ interface Finished {
   stderr: string;
 }
 
+/** The servers' media files, away from the repository's ./data. */
+const mediaDir = temporaryDir('startup-media');
+
 /** Runs a TypeScript script through tsx, or a compiled `.js` one with plain node, as production does. */
 function run(script: string, args: string[], env: Record<string, string>): { child: ChildProcess; finished: Promise<Finished> } {
   const loader = script.endsWith('.ts') ? ['--import', 'tsx'] : [];
   const child = spawn(process.execPath, [...loader, script, ...args], {
-    env: { PATH: process.env.PATH, ...env },
+    env: { PATH: process.env.PATH, MEDIA_DIR: mediaDir, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -58,7 +62,7 @@ describe('starting the server', () => {
   });
 
   it('names every invalid setting at once', async () => {
-    const settings = { REVOKE_WINDOW: 'soon', MAX_MESSAGE_BYTES: '-1', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x', RATE_LIMIT_SENDS: 'lots', REDIS_PREFIX: 'has space' };
+    const settings = { REVOKE_WINDOW: 'soon', MAX_MESSAGE_BYTES: '-1', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x', RATE_LIMIT_SENDS: 'lots', REDIS_PREFIX: 'has space', MAX_UPLOAD_PARTS: '0', MEDIA_S3_ENDPOINT: 'ftp://store', PUBLIC_URL: 'chat.example.com' };
     const { code, stderr } = await run('src/main.ts', [], settings).finished;
     assert.equal(code, 1);
     for (const name of Object.keys(settings)) assert.match(stderr, new RegExp(name));

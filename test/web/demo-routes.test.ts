@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { loadConfig } from '../../src/config.js';
+import { temporaryDir } from '../helpers/temp-dirs.js';
 import { createServer, type ChatlogServer } from '../../src/server.js';
 import { engines } from '../helpers/engines.js';
 import { useChatlog } from '../helpers/server.js';
@@ -14,7 +15,7 @@ describe('demo routes', () => {
     let server: ChatlogServer;
     let baseUrl: string;
     before(async () => {
-      server = await createServer({ ...loadConfig({ LOG_LEVEL: 'silent' }), database: await engines[0]!.freshDatabase() });
+      server = await createServer({ ...loadConfig({ LOG_LEVEL: 'silent', MEDIA_DIR: temporaryDir('media') }), database: await engines[0]!.freshDatabase() });
       baseUrl = (await server.listen(0, '127.0.0.1')).url;
     });
     after(() => server?.close());

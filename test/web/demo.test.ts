@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadConfig } from '../../src/config.js';
+import { temporaryDir } from '../helpers/temp-dirs.js';
 import { createServer, type ChatlogServer } from '../../src/server.js';
 import { engines } from '../helpers/engines.js';
 
@@ -26,7 +27,7 @@ describe('demo page in headless Chromium', function () {
       this.skip();
     }
     // No JWT_SECRET: the development secret, so the page can hand out tokens (POST /dev/token).
-    const config = { ...loadConfig({ LOG_LEVEL: 'silent' }), database: await engines[0]!.freshDatabase() };
+    const config = { ...loadConfig({ LOG_LEVEL: 'silent', MEDIA_DIR: temporaryDir('media') }), database: await engines[0]!.freshDatabase() };
     assert.equal(config.jwt.usingDevelopmentSecret, true);
     server = await createServer(config);
     baseUrl = (await server.listen(0, '127.0.0.1')).url;

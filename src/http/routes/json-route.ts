@@ -1,6 +1,6 @@
 import type { Router } from '@koa/router';
 import type { Ajv } from 'ajv';
-import type { Middleware } from 'koa';
+import type { Context, Middleware } from 'koa';
 import type { ApiCatalog } from '../api-catalog.js';
 import { respondOk } from '../envelope.js';
 import { compileValidator } from '../../input/validation.js';
@@ -27,7 +27,8 @@ export interface JsonRouteDef<T> {
   response: object;
   /** The endpoint writes into other users' streams: it counts against the caller's rate limit. */
   writes?: boolean;
-  handle(uid: string, body: T): Promise<object>;
+  /** `ctx` is there for what the answer takes from the request itself (its origin, say). */
+  handle(uid: string, body: T, ctx: Context): Promise<object>;
 }
 
 /**
@@ -37,7 +38,7 @@ export interface JsonRouteDef<T> {
 export function jsonRoute<T>(kit: JsonRouteKit, def: JsonRouteDef<T>): void {
   const validate = compileValidator<T>(kit.ajv, def.schema);
   kit.catalog.add({ method: 'post', path: def.path, summary: def.summary, tag: def.tag, auth: true, json: { schema: def.schema, example: def.example }, response: { data: def.response } });
-  const handle: Middleware = async (ctx) => respondOk(ctx, await def.handle(ctx.state.uid, validate(ctx.request.body)));
+  const handle: Middleware = async (ctx) => respondOk(ctx, await def.handle(ctx.state.uid, validate(ctx.request.body), ctx));
   if (def.writes) kit.router.post(def.path, kit.auth, kit.limitWrites, kit.json, handle);
   else kit.router.post(def.path, kit.auth, kit.json, handle);
 }
