@@ -1,57 +1,38 @@
 /**
- * One autocannon run against a running server, with every response checked: a benchmark that silently
- * measures error answers is worthless, so each failed answer (non-2xx, a non-zero envelope result, or whatever
- * the caller's check refuses) and each connection error or timeout is counted and labelled.
+ * Closed-loop load with autocannon, every response checked: a benchmark that silently measures error answers is
+ * worthless, so each failed answer (non-2xx, a non-zero envelope result, whatever the check refuses) and each
+ * connection error is counted and labelled.
  */
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
+import { fixed, formatTable, progress } from './report.js';
 
-/** Says why a response is a failure, or undefined when it is a success. */
+/** Why a response is a failure, or undefined for a success. */
 export type ResponseCheck = (status: number, body: string) => string | undefined;
 
 export interface LoadSpec {
   title: string;
-  /** Base URL of the server. */
   url: string;
   path: string;
-  method?: 'GET' | 'POST';
-  headers?: Record<string, string>;
-  /** The body of request number n (0, 1, 2, ... within this run), so that every request may differ. */
-  body?: (n: number) => string | Buffer;
-  /** Headers of request number n on top of `headers` (e.g. each request as another user); called before `body`. */
-  headersFor?: (n: number) => Record<string, string>;
   connections: number;
-  durationSeconds: number;
-  /** Default: `envelopeCheck`, HTTP 2xx with `result: 0`. */
-  check?: ResponseCheck;
-  /** Called about once a second with the seconds elapsed, the responses in that second, and the errors so far. */
-  onSecond?: (elapsed: number, responses: number, errors: number) => void;
-}
-
-export interface LoadResult {
-  title: string;
-  /** Responses received (successes and failures). */
-  responses: number;
-  /** Wall time of the run. */
   seconds: number;
-  /** Responses per second. */
-  rps: number;
-  /** Latency in milliseconds, over every response received. */
-  mean: number;
-  p50: number;
-  p99: number;
-  max: number;
-  /** Failed responses plus connection errors and timeouts; 0 for a run whose figures mean something. */
-  errors: number;
-  /** What the errors were, most frequent first, e.g. ["HTTP 404 result -1007: group not found", 12]. */
-  failures: Array<[string, number]>;
-  /** CPU cores this process kept busy (server and load generator together, since both run here). */
-  cpuCores: number;
-  /** Event-loop utilisation of the main thread, 0..1; near 1 means the single JS thread was the bottleneck. */
-  eventLoop: number;
+  headers?: Record<string, string>;
+  /** Headers and body of request number n: every request may differ. */
+  request: (n: number) => { headers?: Record<string, string>; body: string | Buffer };
+  check?: ResponseCheck;
 }
 
-/** The chatlog envelope: HTTP 2xx and `result: 0`. */
+export interface LoadResult extends Omit<LatencySummary, 'count'> {
+  title: string;
+  responses: number;
+  seconds: number;
+  rps: number;
+  /** Failed responses and connection errors: the figures mean something only at 0. */
+  errors: number;
+  failures: Map<string, number>;
+}
+
+/** HTTP 2xx with the chatlog envelope's `result: 0`. */
 export const envelopeCheck: ResponseCheck = (status, body) => {
   let envelope: { result?: unknown; message?: unknown };
   try {
@@ -59,40 +40,35 @@ export const envelopeCheck: ResponseCheck = (status, body) => {
   } catch {
     return `HTTP ${status}, not JSON: ${body.slice(0, 80)}`;
   }
-  if (status >= 200 && status < 300 && envelope.result === 0) return undefined;
-  return `HTTP ${status} result ${String(envelope.result)}: ${String(envelope.message)}`;
+  return status >= 200 && status < 300 && envelope.result === 0 ? undefined : `HTTP ${status} result ${String(envelope.result)}: ${String(envelope.message)}`;
 };
 
-/** The q-quantile (0..1) of sorted values, nearest rank; NaN when there are none. */
-export function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
-}
-
-export interface LatencySummary {
-  count: number;
-  mean: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-}
-
-/** Count, mean, p50, p90, p99 and max of latencies in milliseconds (NaN figures when there are none). */
-export function summariseLatencies(latencies: ArrayLike<number>): LatencySummary {
-  const sorted = Float64Array.from(latencies).sort();
-  const sum = sorted.reduce((a, b) => a + b, 0);
-  return {
-    count: sorted.length,
-    mean: sum / sorted.length,
-    p50: percentile(sorted, 0.5),
-    p90: percentile(sorted, 0.9),
-    p99: percentile(sorted, 0.99),
-    max: sorted.length > 0 ? sorted[sorted.length - 1]! : NaN,
+/**
+ * A push must also be answered with a logId never seen before: every request has a msgId of its own, so a repeat
+ * would mean an idempotent replay was measured instead of a write.
+ */
+export function freshPushCheck(): ResponseCheck {
+  const seen = new Set<number>();
+  return (status, body) => {
+    const failure = envelopeCheck(status, body);
+    if (failure !== undefined) return failure;
+    const logId = (JSON.parse(body) as { data?: { logId?: unknown } }).data?.logId;
+    if (typeof logId !== 'number' || seen.has(logId)) return 'no new numeric logId (a replay, not a write)';
+    seen.add(logId);
+    return undefined;
   };
 }
 
-/** Runs autocannon for spec.durationSeconds and summarises it; never rejects because of error responses. */
+export type LatencySummary = { count: number; mean: number; p50: number; p99: number; max: number };
+
+/** Nearest-rank percentiles of latencies in ms; NaN figures when there are none. */
+export function summarise(latencies: ArrayLike<number>): LatencySummary {
+  const sorted = Float64Array.from(latencies).sort();
+  const at = (q: number) => (sorted.length === 0 ? NaN : sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!);
+  return { count: sorted.length, mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, p50: at(0.5), p99: at(0.99), max: at(1) };
+}
+
+/** Runs autocannon for spec.seconds; error responses are counted, never thrown. */
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   const check = spec.check ?? envelopeCheck;
   const failures = new Map<string, number>();
@@ -100,32 +76,22 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   // autocannon's own histogram keeps whole milliseconds; these are exact.
   const latencies: number[] = [];
   let n = 0;
-
-  const cpuBefore = process.cpuUsage();
-  const eluBefore = performance.eventLoopUtilization();
   const started = performance.now();
-
   return new Promise((resolve, reject) => {
-    let ticker: NodeJS.Timeout | undefined;
+    const ticker = setInterval(() => progress(`  ${spec.title}: ${((performance.now() - started) / 1000).toFixed(0)} s, ${latencies.length} responses`), 1000);
     const instance = autocannon(
       {
         url: spec.url + spec.path,
         connections: spec.connections,
-        duration: spec.durationSeconds,
-        method: spec.method ?? 'POST',
+        duration: spec.seconds,
+        method: 'POST',
         headers: spec.headers,
         requests: [
           {
-            ...((spec.body || spec.headersFor) && {
-              setupRequest: (request: autocannon.Request) => {
-                const i = n++;
-                return {
-                  ...request,
-                  ...(spec.headersFor && { headers: { ...request.headers, ...spec.headersFor(i) } }),
-                  ...(spec.body && { body: spec.body(i) }),
-                };
-              },
-            }),
+            setupRequest: (request: autocannon.Request) => {
+              const { headers, body } = spec.request(n++);
+              return { ...request, headers: { ...request.headers, ...headers }, body };
+            },
             onResponse: (status: number, body: string) => {
               const failure = check(status, body);
               if (failure !== undefined) fail(failure);
@@ -135,45 +101,24 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
       },
       (err: Error | null, result: autocannon.Result) => {
         clearInterval(ticker);
-        if (err) {
-          reject(err);
-          return;
-        }
+        if (err) return reject(err);
         const seconds = (performance.now() - started) / 1000;
-        const cpu = process.cpuUsage(cpuBefore);
-        const latency = summariseLatencies(latencies);
-        // Connection errors and timeouts arrive as reqError events; autocannon's own count is the cross-check.
-        const counted = [...failures.entries()].filter(([label]) => label.startsWith('connection')).reduce((a, [, c]) => a + c, 0);
-        if (result.errors > counted) failures.set('connection errors (autocannon count)', result.errors - counted);
-        resolve({
-          title: spec.title,
-          responses: latencies.length,
-          seconds,
-          rps: latencies.length / seconds,
-          mean: latency.mean,
-          p50: latency.p50,
-          p99: latency.p99,
-          max: latency.max,
-          errors: [...failures.values()].reduce((a, b) => a + b, 0),
-          failures: [...failures.entries()].sort((a, b) => b[1] - a[1]),
-          cpuCores: (cpu.user + cpu.system) / 1000 / (seconds * 1000),
-          eventLoop: performance.eventLoopUtilization(eluBefore).utilization,
-        });
+        const connectionErrors = [...failures].filter(([label]) => label.startsWith('connection')).reduce((a, [, c]) => a + c, 0);
+        if (result.errors > connectionErrors) failures.set('connection errors (autocannon count)', result.errors - connectionErrors);
+        const errors = [...failures.values()].reduce((a, b) => a + b, 0);
+        resolve({ title: spec.title, responses: latencies.length, seconds, rps: latencies.length / seconds, ...summarise(latencies), errors, failures });
       },
     );
-    if (spec.onSecond) {
-      let seen = 0;
-      ticker = setInterval(() => {
-        const errors = [...failures.values()].reduce((a, b) => a + b, 0);
-        spec.onSecond!((performance.now() - started) / 1000, latencies.length - seen, errors);
-        seen = latencies.length;
-      }, 1000);
-    }
-    instance.on('response', (_client: autocannon.Client, _status: number, _bytes: number, ms: number) => {
-      latencies.push(ms);
-    });
-    instance.on('reqError', (err: { code?: string; message?: string }) => {
-      fail(`connection error or timeout: ${err.code ?? err.message ?? String(err)}`);
-    });
+    instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => latencies.push(ms));
+    instance.on('reqError', (err: { code?: string; message?: string }) => fail(`connection error or timeout: ${err.code ?? err.message}`));
   });
+}
+
+/** The table of runs, and every kind of error of the runs that had any, so that none goes unseen. */
+export function formatRuns(results: LoadResult[]): string[] {
+  const table = formatTable(
+    ['run', 'responses', 'req/s', 'mean ms', 'p50 ms', 'p99 ms', 'max ms', 'errors'],
+    results.map((r) => [r.title, String(r.responses), fixed(r.rps, 0), fixed(r.mean, 2), fixed(r.p50, 2), fixed(r.p99, 2), fixed(r.max, 1), String(r.errors)]),
+  );
+  return [table, ...results.flatMap((r) => [...r.failures].map(([label, n]) => `  error in ${r.title}: ${n} x ${label}`))];
 }

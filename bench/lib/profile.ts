@@ -1,102 +1,53 @@
 /**
- * Reading the .cpuprofile files that `node --cpu-prof` writes at exit: where the process spent its CPU, by
- * function (self time) and by origin (a package, chatlog's own code, node internals, GC), for the report.
+ * BENCH_CPU_PROF=<dir>: the server processes run with `node --cpu-prof`, and once they have exited, their
+ * profiles are summarised for the report: self time by function and by origin (a package, a folder of chatlog,
+ * node internals, GC).
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { formatTable } from './report.js';
-
-interface ProfileNode {
-  id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
-  hitCount?: number;
-}
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
 interface CpuProfile {
-  nodes: ProfileNode[];
-  startTime: number;
-  endTime: number;
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number } }>;
   samples?: number[];
   timeDeltas?: number[];
 }
 
-export interface ProfileSummary {
-  file: string;
-  /** Wall time the profile covers, ms. */
-  wallMs: number;
-  /** Sampled time not idle, ms. */
-  busyMs: number;
-  /** [label, self ms], most first. */
-  functions: Array<[string, number]>;
-  origins: Array<[string, number]>;
-}
-
-/** The origin of a function: node_modules/<package>, src/<dir>, node:internal, or a pseudo-node like (garbage collector). */
-function originOf(url: string, functionName: string): string {
-  if (url === '') return functionName.startsWith('(') ? functionName : '(native)';
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1]!;
+function originOf(url: string, name: string): string {
+  if (url === '') return name.startsWith('(') ? name : '(native)';
   if (url.startsWith('node:')) return 'node internals';
-  const own = /\/(src|bench|db)\/([^/]+)/.exec(url);
-  if (own) return `chatlog ${own[1]}/${own[2]!.replace(/\.ts$/, '')}`;
-  return url;
+  return /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1] ?? /\/((?:src|bench|db)\/[^/]+)/.exec(url)?.[1]?.replace(/\.ts$/, '') ?? url;
 }
 
-function shortUrl(url: string): string {
-  const pkg = /node_modules\/(.*)$/.exec(url);
-  if (pkg) return pkg[1]!;
-  const own = /\/((?:src|bench|db)\/.*)$/.exec(url);
-  return own ? own[1]! : url.replace(/^file:\/\//, '');
-}
-
-/** Sums the self time of a profile by function and by origin. */
-export function summariseProfile(file: string): ProfileSummary {
+/** The top entries of self time by function and by origin, as shares of the busy (non-idle) time. */
+function summarise(file: string, top: number): string[] {
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const self = new Map<number, number>();
-  const samples = profile.samples ?? [];
-  const deltas = profile.timeDeltas ?? [];
-  // Each sample's time is the delta to the next one.
-  for (let i = 0; i < samples.length; i++) {
-    const ms = (deltas[i + 1] ?? 0) / 1000;
-    self.set(samples[i]!, (self.get(samples[i]!) ?? 0) + ms);
-  }
+  const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
   const functions = new Map<string, number>();
   const origins = new Map<string, number>();
-  let busyMs = 0;
-  for (const [id, ms] of self) {
-    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
-    if (functionName === '(idle)') continue;
-    busyMs += ms;
-    const label = url === '' ? functionName || '(anonymous)' : `${functionName || '(anonymous)'}  ${shortUrl(url)}:${lineNumber + 1}`;
+  let busy = 0;
+  // A sample's time is the delta to the next one.
+  (profile.samples ?? []).forEach((id, i) => {
+    const { functionName, url, lineNumber } = frames.get(id)!;
+    const ms = (profile.timeDeltas?.[i + 1] ?? 0) / 1000;
+    if (functionName === '(idle)') return;
+    busy += ms;
+    const label = `${functionName || '(anonymous)'}${url ? `  ${url.replace(/^.*\/(node_modules|src|bench|db)\//, '$1/')}:${lineNumber + 1}` : ''}`;
     functions.set(label, (functions.get(label) ?? 0) + ms);
-    const origin = originOf(url, functionName);
-    origins.set(origin, (origins.get(origin) ?? 0) + ms);
-  }
-  const sorted = (map: Map<string, number>) => [...map.entries()].sort((a, b) => b[1] - a[1]);
-  return { file, wallMs: (profile.endTime - profile.startTime) / 1000, busyMs, functions: sorted(functions), origins: sorted(origins) };
+    origins.set(originOf(url, functionName), (origins.get(originOf(url, functionName)) ?? 0) + ms);
+  });
+  const list = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]).slice(0, top).map(([label, ms]) => `  ${((ms / busy) * 100).toFixed(1).padStart(5)}%  ${label}`);
+  return [`${file}: ${(busy / 1000).toFixed(1)} s busy; self time by origin:`, ...list(origins), 'by function:', ...list(functions)];
 }
 
-/** The .cpuprofile files in a directory, oldest first. */
-export function profilesIn(dir: string): string[] {
-  return readdirSync(dir)
-    .filter((name) => name.endsWith('.cpuprofile'))
-    .sort()
-    .map((name) => join(dir, name));
-}
-
-/** Printable lines: the top `top` functions by self time and the origins, with their share of busy time. */
-export function formatProfile(summary: ProfileSummary, top = 20): string[] {
-  const share = (ms: number) => `${((ms / summary.busyMs) * 100).toFixed(1)}%`;
-  return [
-    `${summary.file}: ${(summary.wallMs / 1000).toFixed(1)} s profiled, ${(summary.busyMs / 1000).toFixed(1)} s with the event loop busy (wall time: a sample taken in a system call counts whether the CPU ran or not)`,
-    formatTable(
-      ['self time by origin', 'ms', 'share'],
-      summary.origins.slice(0, 12).map(([label, ms]) => [label, ms.toFixed(0), share(ms)]),
-    ),
-    formatTable(
-      [`top ${top} functions by self time`, 'ms', 'share'],
-      summary.functions.slice(0, top).map(([label, ms]) => [label, ms.toFixed(0), share(ms)]),
-    ),
-  ];
+/** node flags for a server labelled `label`, and the summary of its profiles once it has exited ([] when off). */
+export function cpuProfile(label: string): { nodeArgs: string[]; lines(): string[] } {
+  const root = process.env.BENCH_CPU_PROF?.trim();
+  if (!root) return { nodeArgs: [], lines: () => [] };
+  const dir = join(resolve(root), `${label}-${Date.now().toString(36)}`);
+  mkdirSync(dir, { recursive: true });
+  return {
+    nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
+    // One profile per thread; thread 0 is the main thread, the others tsx's loader worker.
+    lines: () => readdirSync(dir).filter((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name)).flatMap((name) => ['', `CPU profile of ${label}:`, ...summarise(join(dir, name), 12)]),
+  };
 }

@@ -1,169 +1,118 @@
 /**
- * Who used the machine during a measured window: each server process (CPU and event loop, read inside it by the
- * probe), this bench process (the load generator), the database and Redis (from /proc), and the machine as a
- * whole; and, from that, a sentence naming what bounded the figure.
+ * Who used the CPUs during a measured window: each server process (CPU and event loop, from its probe), this
+ * bench process, PostgreSQL and Redis (from /proc), and the machine; and from that, a sentence naming what bounded
+ * a figure that missed its target.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { ChildChatlog } from './child.js';
 import type { ProbeSample } from './probe.js';
-import { formatTable } from './report.js';
-import { busyShare, cpuByGroup, machineCpu, processTable, type ProcessCpu } from './system.js';
-
-/** Busy CPU (cores) and event loop (0..1, NaN when unknown) of one process or group of processes. */
-export interface Load {
-  label: string;
-  cpuCores: number;
-  eventLoop: number;
-  /** What the load is, for the bound sentence. */
-  role: 'server' | 'bench' | 'database' | 'redis' | 'other';
-}
+import { fixed } from './report.js';
+import type { Child } from './child.js';
 
 type CpuElu = Pick<ProbeSample, 'cpu' | 'elu'>;
 
-/** A reading at one moment: the machine, every process, this process, and each server child. */
-export interface UsageMark {
+/** A reading at one moment; the server processes answer asynchronously. */
+export interface Mark {
   at: number;
-  cpu: ReturnType<typeof machineCpu>;
-  procs: ProcessCpu[];
+  machine: { busy: number; total: number };
+  /** CPU seconds so far of the PostgreSQL and Redis processes, by pid. */
+  services: Map<number, { name: string; seconds: number }>;
   self: CpuElu;
   children: Promise<ProbeSample[]>;
 }
 
-export interface Usage {
-  ms: number;
-  loads: Load[];
-  /** Share of the machine's CPUs busy, 0..1. */
-  machineBusy: number;
-  machineCores: number;
+/** A process or a group of them: the cores it kept busy, and the share of time its event loop was (NaN: unknown). */
+export type Load = { label: string; role: 'server' | 'bench' | 'service' | 'other'; cores: number; eventLoop: number };
+export type Usage = { loads: Load[]; machineBusy: number; machineCores: number };
+
+/** /proc/stat: user nice system idle iowait irq softirq steal, in ticks. */
+function machineTicks(): Mark['machine'] {
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy, total: busy + idle + iowait };
 }
 
-export interface UsageContext {
-  /** The server processes (read through their probe); empty when the servers run in this process. */
-  children: ChildChatlog[];
-  /** Labels of the children, default "server (pid N)" / "instance i (pid N)". */
-  childLabels?: string[];
-  /** What this process does, e.g. "bench process (autocannon)". */
-  selfLabel: string;
-  /** When this process also runs the servers (in-process), its load is the server's. */
-  selfIsServer?: boolean;
-  /** The PostgreSQL database the servers use, whose backends are counted apart from the rest of PostgreSQL. */
-  databaseName?: string;
+function services(): Mark['services'] {
+  const found: Mark['services'] = new Map();
+  for (const pid of readdirSync('/proc').filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const name = comm === 'postgres' ? 'PostgreSQL' : comm.startsWith('redis-server') ? 'Redis' : undefined;
+      if (name === undefined) continue;
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // utime + stime, in USER_HZ ticks: 100 a second on Linux.
+      found.set(Number(pid), { name, seconds: (Number(fields[11]) + Number(fields[12])) / 100 });
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return found;
 }
 
-/** This process's CPU and event loop so far, in the shape of a probe sample. */
-export function selfSample(): CpuElu {
-  const elu = performance.eventLoopUtilization();
-  return { cpu: process.cpuUsage(), elu: { idle: elu.idle, active: elu.active } };
-}
-
-/** Takes a reading now; the children answer asynchronously. */
-export function markUsage(children: ChildChatlog[]): UsageMark {
+export function mark(children: Child[]): Mark {
+  const { active, idle } = performance.eventLoopUtilization();
   return {
-    at: performance.timeOrigin + performance.now(),
-    cpu: machineCpu(),
-    procs: processTable(),
-    self: selfSample(),
+    at: performance.now(),
+    machine: machineTicks(),
+    services: services(),
+    self: { cpu: process.cpuUsage(), elu: { active, idle } },
     children: Promise.all(children.map((child) => child.sample())),
   };
 }
 
-function loadBetween(label: string, role: Load['role'], a: CpuElu, b: CpuElu, ms: number): Load {
-  const cpu = (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
+function loadOf(label: string, role: Load['role'], a: CpuElu, b: CpuElu, ms: number): Load {
   const active = b.elu.active - a.elu.active;
-  const idle = b.elu.idle - a.elu.idle;
-  return { label, role, cpuCores: cpu / ms, eventLoop: active / (active + idle) };
+  const cpu = (b.cpu.user + b.cpu.system - a.cpu.user - a.cpu.system) / 1000;
+  return { label, role, cores: cpu / ms, eventLoop: active / (active + b.elu.idle - a.elu.idle) };
 }
 
-/** The loads between two readings. */
-export async function usageBetween(start: UsageMark, end: UsageMark, context: UsageContext): Promise<Usage> {
+/** The loads between two marks; `selfIsServer` when the servers run in this process. */
+export async function usageBetween(start: Mark, end: Mark, selfIsServer = false): Promise<Usage> {
   const ms = end.at - start.at;
   const [before, after] = await Promise.all([start.children, end.children]);
-  const several = context.children.length > 1;
-  const loads: Load[] = context.children.map((child, i) =>
-    loadBetween(context.childLabels?.[i] ?? (several ? `instance ${i + 1} (pid ${child.pid})` : `server (pid ${child.pid})`), 'server', before[i]!, after[i]!, ms),
-  );
-  loads.push(loadBetween(context.selfLabel, context.selfIsServer ? 'server' : 'bench', start.self, end.self, ms));
-  // The rest of the machine from /proc: the database and Redis, and whatever else ran (a shared machine).
-  const ours = new Set([process.pid, ...context.children.map((child) => child.pid)]);
-  const groups: Array<[string, (p: ProcessCpu) => boolean]> = [];
-  const { databaseName } = context;
-  if (databaseName !== undefined) groups.push([`PostgreSQL backends of ${databaseName}`, (p) => p.command.startsWith('postgres:') && p.command.includes(databaseName)]);
-  groups.push(['PostgreSQL, the rest (wal writer, checkpointer, other databases)', (p) => /^postgres[: ]|\/postgres /.test(p.command)]);
-  groups.push(['Redis', (p) => /redis-server/.test(p.command)]);
-  for (const [label, cores] of cpuByGroup(start.procs, end.procs, ms, groups, (p) => ours.has(p.pid))) {
-    const role: Load['role'] = label.startsWith('PostgreSQL') ? 'database' : label === 'Redis' ? 'redis' : 'other';
-    loads.push({ label, role, cpuCores: cores, eventLoop: NaN });
-  }
+  const loads = after.map((sample, i) => loadOf(after.length > 1 ? `instance ${i + 1}` : 'server', 'server', before[i]!, sample, ms));
+  loads.push(loadOf(selfIsServer ? 'server + load generator' : 'load generator', selfIsServer ? 'server' : 'bench', start.self, end.self, ms));
+  const byService = new Map<string, number>();
+  for (const [pid, { name, seconds }] of end.services) byService.set(name, (byService.get(name) ?? 0) + seconds - (start.services.get(pid)?.seconds ?? 0));
+  for (const [name, seconds] of byService) loads.push({ label: name, role: 'service', cores: (seconds * 1000) / ms, eventLoop: NaN });
   const machineCores = cpus().length;
-  const machineBusy = busyShare(start.cpu, end.cpu);
-  const accounted = loads.reduce((sum, l) => sum + l.cpuCores, 0);
-  const unaccounted = `unaccounted (kernel, processes that ended meanwhile${databaseName === undefined ? '' : ', e.g. PostgreSQL parallel workers'})`;
-  loads.push({ label: unaccounted, role: 'other', cpuCores: Math.max(0, machineBusy * machineCores - accounted), eventLoop: NaN });
-  return { ms, loads, machineBusy, machineCores };
+  const machineBusy = (end.machine.busy - start.machine.busy) / (end.machine.total - start.machine.total);
+  const accounted = loads.reduce((sum, l) => sum + l.cores, 0);
+  loads.push({ label: 'other', role: 'other', cores: Math.max(0, machineBusy * machineCores - accounted), eventLoop: NaN });
+  return { loads, machineBusy, machineCores };
 }
 
-/** Measures the loads over `during`. */
-export async function measureUsage<T>(context: UsageContext, during: () => Promise<T>): Promise<{ value: T; usage: Usage }> {
-  const start = markUsage(context.children);
+export async function measureUsage<T>(children: Child[], during: () => Promise<T>, selfIsServer = false): Promise<{ value: T; usage: Usage }> {
+  const start = mark(children);
   const value = await during();
-  const end = markUsage(context.children);
-  return { value, usage: await usageBetween(start, end, context) };
+  return { value, usage: await usageBetween(start, mark(children), selfIsServer) };
 }
 
-const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '-');
+const machine = (u: Usage) => `machine ${fixed(u.machineBusy * 100, 0)}% of ${u.machineCores} cpus`;
 
-/** The loads as a table, with the machine's total last. */
-export function formatUsage(usage: Usage, title = 'load in the measured window'): string {
-  return formatTable(
-    [title, 'cpu cores', 'event loop'],
-    [
-      ...usage.loads.map((l) => [l.label, fixed(l.cpuCores, 2), Number.isNaN(l.eventLoop) ? '' : `${fixed(l.eventLoop * 100, 0)}%`]),
-      ['machine (all processes: the above and the kernel)', fixed(usage.machineBusy * usage.machineCores, 2), `${fixed(usage.machineBusy * 100, 0)}% of ${usage.machineCores} cpus`],
-    ],
-  );
-}
-
-/** Short names for the bound sentence. */
-function shortLabel(load: Load): string {
-  if (load.role === 'server') return load.label.replace(/ \(pid \d+\)/, '');
-  if (load.role === 'bench') return 'load generator';
-  if (load.label.startsWith('PostgreSQL backends')) return 'PostgreSQL';
-  if (load.label.startsWith('PostgreSQL')) return 'PostgreSQL (other)';
-  if (load.label.startsWith('unaccounted')) return 'unaccounted';
-  return load.label;
+/** "cpu cores: server 0.95 (event loop 99%), load generator 0.12, PostgreSQL 0.40, other 0.05; machine 78% of 2 cpus" */
+export function usageLine(u: Usage): string {
+  const loads = u.loads.map((l) => `${l.label} ${fixed(l.cores, 2)}${Number.isNaN(l.eventLoop) ? '' : ` (event loop ${fixed(l.eventLoop * 100, 0)}%)`}`);
+  return `cpu cores: ${loads.join(', ')}; ${machine(u)}`;
 }
 
 /**
- * What bounded a throughput or latency figure, in one line: a saturated server event loop (one JS thread does the
- * server's work), else all CPUs busy (the machine, shared by server, load generator and database), else waiting
- * (round trips and commits), with the biggest CPU users.
+ * What bounded a figure: a saturated server event loop (one JS thread does a server's work), else all CPUs busy,
+ * else neither (waiting: round trips, commits), with the biggest CPU users.
  */
-export function describeBound(usage: Usage): string {
-  const top = usage.loads
-    .filter((l) => l.cpuCores >= 0.05)
-    .sort((a, b) => b.cpuCores - a.cpuCores)
-    .slice(0, 4)
-    .map((l) => `${shortLabel(l)} ${fixed(l.cpuCores, 2)}`)
-    .join(', ');
-  const servers = usage.loads.filter((l) => l.role === 'server' && Number.isFinite(l.eventLoop));
-  const busiest = servers.sort((a, b) => b.eventLoop - a.eventLoop)[0];
-  const machine = `${fixed(usage.machineBusy * 100, 0)}% of ${usage.machineCores} cpus`;
-  if (busiest && busiest.eventLoop >= 0.9) {
-    return `the server's one JS thread: event loop ${fixed(busiest.eventLoop * 100, 0)}% busy; machine ${machine} (cores: ${top})`;
-  }
-  if (usage.machineBusy >= 0.9) return `all CPUs busy: machine ${machine} (cores: ${top})`;
-  return `not CPU: server event loop ${busiest ? fixed(busiest.eventLoop * 100, 0) : '-'}%, machine ${machine} (cores: ${top})`;
+export function describeBound(u: Usage): string {
+  const top = [...u.loads].sort((a, b) => b.cores - a.cores).filter((l) => l.cores >= 0.05).slice(0, 4).map((l) => `${l.label} ${fixed(l.cores, 2)}`).join(', ');
+  const busiest = u.loads.filter((l) => l.role === 'server').sort((a, b) => b.eventLoop - a.eventLoop)[0];
+  const loop = busiest ? fixed(busiest.eventLoop * 100, 0) : '-';
+  if (busiest && busiest.eventLoop >= 0.9) return `the server's one JS thread: event loop ${loop}% busy; ${machine(u)} (cores: ${top})`;
+  if (u.machineBusy >= 0.9) return `all CPUs busy: ${machine(u)} (cores: ${top})`;
+  return `not CPU: server event loop ${loop}%, ${machine(u)} (cores: ${top})`;
 }
 
-/**
- * For a latency measured one request at a time: the CPU each process spent per request (cores / requests per
- * second), which adds up to about the latency when nothing waits on anything else.
- */
-export function describeLatencyBound(usage: Usage, rps: number): string {
-  const parts = usage.loads
-    .filter((l) => l.cpuCores >= 0.03)
-    .sort((a, b) => b.cpuCores - a.cpuCores)
-    .map((l) => `${shortLabel(l)} ${fixed((l.cpuCores / rps) * 1000, 1)} ms`);
-  return `CPU per request: ${parts.join(', ')}; machine ${fixed(usage.machineBusy * 100, 0)}% of ${usage.machineCores} cpus`;
+/** For requests made one at a time: each process's CPU per request, which adds up to about the latency. */
+export function describeLatencyBound(u: Usage, rps: number): string {
+  const parts = u.loads.filter((l) => l.cores >= 0.03).sort((a, b) => b.cores - a.cores).map((l) => `${l.label} ${fixed((l.cores / rps) * 1000, 1)} ms`);
+  return `CPU per request: ${parts.join(', ')}; ${machine(u)}`;
 }

@@ -52,6 +52,13 @@ export class KnexWriteTransaction implements WriteTransaction {
     return stored;
   }
 
+  /** Many new messages at once, for loading a data set: see messages.insertMessagesInBulk. */
+  async insertMessagesInBulk(entries: messages.BulkMessage[]): Promise<number[]> {
+    const mids = await messages.insertMessagesInBulk(this.w, entries);
+    entries.forEach(({ message, recipients }, i) => this.committed.push(message.channelType === 1 ? { id: mids[i]!, groupId: Number(message.targetId) } : { id: mids[i]!, uids: recipients }));
+    return mids;
+  }
+
   markRevoked(mid: number, operator: string, at: number): Promise<void> {
     return messages.markRevoked(this.w.trx, mid, operator, at);
   }

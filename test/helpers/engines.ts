@@ -32,9 +32,10 @@ const sqlite: Engine = {
 
 /**
  * PostgreSQL from DATABASE_URL, with Redis from REDIS_URL: every call creates a database beside the one named,
- * dropped when the run ends, and every server set gets its own Redis prefix.
+ * dropped when the run ends, and every server set gets its own Redis prefix. Without Redis (the benchmarks
+ * allow it), one instance on the in-process bus.
  */
-function postgres(url: string, redisUrl: string): Engine {
+function postgres(url: string, redisUrl?: string): Engine {
   const admin = knex({ client: 'pg', connection: url, pool: { min: 0, max: 2 } });
   cleanups.push(() => admin.destroy());
   let counter = 0;
@@ -51,8 +52,8 @@ function postgres(url: string, redisUrl: string): Engine {
       target.pathname = `/${name}`;
       return { client: 'pg', connectionString: target.toString() };
     },
-    settings: () => ({ REDIS_URL: redisUrl, REDIS_PREFIX: `chatlog-test-${process.pid}-${++counter}:` }),
-    instances: 2,
+    settings: (): Record<string, string> => (redisUrl === undefined ? {} : { REDIS_URL: redisUrl, REDIS_PREFIX: `chatlog-test-${process.pid}-${++counter}:` }),
+    instances: redisUrl === undefined ? 1 : 2,
   };
 }
 
@@ -64,6 +65,14 @@ const redisUrl = process.env.REDIS_URL;
 export const engines: Engine[] = postgresUrl && redisUrl ? [sqlite, postgres(postgresUrl, redisUrl)] : [sqlite];
 
 export const postgresEngine: Engine | undefined = engines.find((engine) => engine.name === 'PostgreSQL');
+
+/**
+ * The one engine the environment names, for a process that runs on a single engine (the benchmarks):
+ * PostgreSQL whenever DATABASE_URL is postgres://, with Redis only when REDIS_URL is set; else SQLite.
+ */
+export function selectedEngine(): Engine {
+  return postgresEngine ?? (postgresUrl === undefined ? sqlite : postgres(postgresUrl, redisUrl));
+}
 
 export async function releaseDatabases(): Promise<void> {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
