@@ -50,7 +50,14 @@ export async function runGroupPush({ seconds, connections }: GroupPushSettings):
     for (const { key, title, channelType, seconds } of phases) {
       const targetId = channelType === 0 ? 'peer' : String(groupId);
       const body = (n: number) => JSON.stringify({ channelType, msgId: `${key}-${n}`, targetId, msgType: 1, content: { content: 'bench' } });
-      const spec = { title, url: servers.urls[0]!, path: '/record/push', connections, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, request: (n: number) => ({ body: body(n) }) };
+      const spec = {
+        title,
+        url: servers.urls[0]!,
+        path: '/record/push',
+        connections,
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        request: (n: number) => ({ body: body(n) }),
+      };
       runs.push(await warmAndMeasure(spec, { warmup: 0, seconds, children: [], selfIsServer: true, metricsUrl: servers.urls[0] }));
     }
   } finally {

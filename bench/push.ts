@@ -86,14 +86,22 @@ function writePath(m: Measured): string {
 }
 
 /** A chatlog server process and a push run against it, with the check that the database holds every message answered OK. */
-async function measurePushServer(settings: PushSettings, label: string, options: ServerOptions = {}): Promise<{ m: Measured; servers: Servers; stored: { line: string; valid: boolean }; profile: string[] }> {
+async function measurePushServer(
+  settings: PushSettings,
+  label: string,
+  options: ServerOptions = {},
+): Promise<{ m: Measured; servers: Servers; stored: { line: string; valid: boolean }; profile: string[] }> {
   const profile = cpuProfile(label);
   const servers = await startServers({ ...options, nodeArgs: profile.nodeArgs });
   let measured: { m: Measured; stored: { line: string; valid: boolean } };
   try {
     const tokens = await Promise.all(SENDERS.map((uid) => servers.token(uid)));
     const title = label === 'push' ? 'push' : `push, WRITE_BATCH_MAX=${servers.writeBatchMax}`;
-    const m = await warmAndMeasure(pushLoad(settings, title, label, servers.urls[0]!, tokens), { ...settings, children: servers.children, metricsUrl: servers.urls[0] });
+    const m = await warmAndMeasure(pushLoad(settings, title, label, servers.urls[0]!, tokens), {
+      ...settings,
+      children: servers.children,
+      metricsUrl: servers.urls[0],
+    });
     const db = knex(knexConfig(servers.database));
     const rows = Number((await db('messages').count({ n: '*' }).first())?.n);
     await db.destroy();
@@ -101,7 +109,13 @@ async function measurePushServer(settings: PushSettings, label: string, options:
     // Requests in flight when a run ended may have been stored without their answer being counted.
     const abandoned = (m.warm ? 2 : 1) * settings.connections;
     const valid = rows >= ok && rows <= ok + abandoned;
-    measured = { m, stored: { valid, line: `${title}: ${count(rows)} rows in messages for ${count(ok)} pushes answered OK (warm-up included, up to ${abandoned} more in flight)${valid ? '' : '  <-- MISMATCH'}` } };
+    measured = {
+      m,
+      stored: {
+        valid,
+        line: `${title}: ${count(rows)} rows in messages for ${count(ok)} pushes answered OK (warm-up included, up to ${abandoned} more in flight)${valid ? '' : '  <-- MISMATCH'}`,
+      },
+    };
   } finally {
     await servers.close();
   }
@@ -115,7 +129,8 @@ export async function pushPart(settings: PushSettings): Promise<PartOutcome> {
   let push: Awaited<ReturnType<typeof measurePushServer>>;
   try {
     const tokens = await Promise.all(SENDERS.map((uid) => signToken(TEST_JWT_SECRET, uid)));
-    const onCeiling = (title: string) => warmAndMeasure(pushLoad(settings, title, title.replace(' ', ''), ceiling.url, tokens), { ...settings, children: [ceiling] });
+    const onCeiling = (title: string) =>
+      warmAndMeasure(pushLoad(settings, title, title.replace(' ', ''), ceiling.url, tokens), { ...settings, children: [ceiling] });
     const ceiling1 = await onCeiling('ceiling 1');
     push = await measurePushServer(settings, 'push');
     runs = [ceiling1, push.m, await onCeiling('ceiling 2')];
@@ -171,7 +186,8 @@ export async function commitPart(settings: PushSettings): Promise<PartOutcome> {
   const gain = grouped.m.result.rps / one.m.result.rps;
   const meanBatch = (m: Measured) => (m.batches ? m.batches.works / m.batches.batches : NaN);
   const valid = errorsOf([one.m, grouped.m]) === 0 && one.stored.valid && grouped.stored.valid;
-  const sqliteNote = grouped.servers.database.client === 'sqlite' ? ' (better-sqlite3 runs each statement synchronously, so no request comes in while a transaction runs)' : '';
+  const sqliteNote =
+    grouped.servers.database.client === 'sqlite' ? ' (better-sqlite3 runs each statement synchronously, so no request comes in while a transaction runs)' : '';
   return {
     valid,
     lines: [

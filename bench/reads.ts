@@ -50,7 +50,8 @@ export async function readsPart(settings: ReadSettings): Promise<PartOutcome> {
     // The seeded bytes must read back as the text a client encoded.
     const [a, b] = conversations[0]!;
     const page = await (await servers.client(a)).history({ targetId: b, count: 1 });
-    if (page.records[0]?.content === null || !String((page.records[0]?.content as { content?: string }).content).startsWith('message ')) throw new Error(`a seeded message reads back wrong: ${JSON.stringify(page.records[0])}`);
+    if (page.records[0]?.content === null || !String((page.records[0]?.content as { content?: string }).content).startsWith('message '))
+      throw new Error(`a seeded message reads back wrong: ${JSON.stringify(page.records[0])}`);
 
     const random = generator(7);
     const syncPicks = Array.from({ length: PICKS }, () => ({ uid: users[Math.floor(random() * users.length)]!, start: Math.floor(random() * early) }));

@@ -30,7 +30,18 @@ import type { ChatlogEvent } from '../src/client/index.js';
 import { summarise, type LatencySummary } from './lib/load.js';
 import { cpuProfile } from './lib/profile.js';
 import { SOCKET_BATCH, httpFetch, subscribeAll } from './lib/subscribers.js';
-import { environmentLines, fixed, formatTable, integerSetting, isMain, printReport, progress, verdictOf, type Headline, type PartOutcome } from './lib/report.js';
+import {
+  environmentLines,
+  fixed,
+  formatTable,
+  integerSetting,
+  isMain,
+  printReport,
+  progress,
+  verdictOf,
+  type Headline,
+  type PartOutcome,
+} from './lib/report.js';
 import type { Child } from './lib/child.js';
 import { engine, engineDescription, runMain, startServers } from './lib/servers.js';
 import { describeBound, mark, usageBetween, usageLine, type Mark } from './lib/usage.js';
@@ -96,7 +107,10 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
       };
     };
     progress(`connecting ${users} users x ${DEVICES} devices, each waiting for ready`);
-    const receiverClients = Array.from({ length: users * DEVICES }, (_, i) => () => servers.client(receivers[Math.floor(i / DEVICES)]!, instanceOf(Math.floor(i / DEVICES), i % DEVICES)));
+    const receiverClients = Array.from(
+      { length: users * DEVICES },
+      (_, i) => () => servers.client(receivers[Math.floor(i / DEVICES)]!, instanceOf(Math.floor(i / DEVICES), i % DEVICES)),
+    );
     const sockets = await subscribeAll(receiverClients, onEvent);
     for (const socket of sockets) void socket.closed.then(() => tally.dropsDuringRun++);
     const transport = httpFetch();
@@ -111,24 +125,32 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
       state[n] = IN_FLIGHT;
       inFlight++;
       tally.sent++;
-      void senders[user]!.push({ channelType: 0, msgId: `m-${n}`, targetId: receivers[user]!, msgType: 1, content: { content: `${n} ${started.toFixed(3)}` } }).then(
-        () => {
-          state[n] = OK;
-          tally.ok++;
-          if (inWindow) tally.okInWindow++;
-          if (n >= warmupCount) pushLatency.push(now() - started);
-        },
-        (err: Error) => {
-          state[n] = FAILED;
-          tally.failed++;
-          failures.set(err.message, (failures.get(err.message) ?? 0) + 1);
-        },
-      ).finally(() => inFlight--);
+      void senders[user]!.push({ channelType: 0, msgId: `m-${n}`, targetId: receivers[user]!, msgType: 1, content: { content: `${n} ${started.toFixed(3)}` } })
+        .then(
+          () => {
+            state[n] = OK;
+            tally.ok++;
+            if (inWindow) tally.okInWindow++;
+            if (n >= warmupCount) pushLatency.push(now() - started);
+          },
+          (err: Error) => {
+            state[n] = FAILED;
+            tally.failed++;
+            failures.set(err.message, (failures.get(err.message) ?? 0) + 1);
+          },
+        )
+        .finally(() => inFlight--);
     };
     progress(`sending ${rate} messages/s open loop: ${settings.warmup} s warm-up, then ${settings.seconds} s measured`);
     const startedAt = now();
-    const ticker = setInterval(() => progress(`  ${((now() - startedAt) / 1000).toFixed(0)} s: ${tally.sent} sent, ${tally.ok} ok, ${tally.failed} failed, ${tally.dropped} dropped, ${inFlight} in flight; ${tally.received} receipts`), 1000);
-    for (let next = 0; next < total; ) {
+    const ticker = setInterval(
+      () =>
+        progress(
+          `  ${((now() - startedAt) / 1000).toFixed(0)} s: ${tally.sent} sent, ${tally.ok} ok, ${tally.failed} failed, ${tally.dropped} dropped, ${inFlight} in flight; ${tally.received} receipts`,
+        ),
+      1000,
+    );
+    for (let next = 0; next < total;) {
       const due = Math.min(total, Math.floor(((now() - startedAt) * rate) / 1000) + 1);
       for (; next < due; next++) {
         if (next === warmupCount) [windowStart, inWindow] = [mark(servers.children), true];
@@ -140,7 +162,7 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
     const windowEnd = mark(servers.children);
     inWindow = false;
     progress(`all sends issued; waiting for ${inFlight} pushes in flight and the last receipts`);
-    for (const deadline = now() + 11_000; inFlight > 0 && now() < deadline; ) await sleep(20);
+    for (const deadline = now() + 11_000; inFlight > 0 && now() < deadline;) await sleep(20);
     let [last, quietSince] = [-1, now()];
     while (tally.received < tally.ok * DEVICES && now() - quietSince < 3000) {
       if (tally.received !== last) [last, quietSince] = [tally.received, now()];
@@ -166,17 +188,29 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
     const valid = tally.failed + missing + tally.duplicates + tally.misdelivered + tally.unexpected + drops + ofFailed === 0 && summary.count > 0;
     const row = (label: string, s: LatencySummary) => [label, String(s.count), fixed(s.p50, 2), fixed(s.p99, 2), fixed(s.max, 1), fixed(s.mean, 2)];
     const bound = valid
-      ? [reached ? '' : `the servers answered ${fixed(answeredRate, 0)} of ${rate} pushes/s (${tally.dropped} sends dropped at ${MAX_IN_FLIGHT} in flight): the latency is queueing`, describeBound(usage)].filter(Boolean).join('; ')
+      ? [
+          reached
+            ? ''
+            : `the servers answered ${fixed(answeredRate, 0)} of ${rate} pushes/s (${tally.dropped} sends dropped at ${MAX_IN_FLIGHT} in flight): the latency is queueing`,
+          describeBound(usage),
+        ]
+          .filter(Boolean)
+          .join('; ')
       : `failed pushes ${tally.failed}, missing ${missing}, duplicate ${tally.duplicates}, misdelivered ${tally.misdelivered}, other frames ${tally.unexpected}, sockets dropped ${drops}`;
     const lines = [
       `latency:  ${instances > 1 ? `${instances} instances, each` : 'one instance'} in a process of its own, over one ${engine.name} database; ${users} users x ${DEVICES} devices subscribed through ChatlogClient;`,
       `          senders push JSON text messages${instances > 1 ? " through the instance not holding the recipient's device 1" : ''}, open loop ${rate}/s, ${settings.warmup} s warm-up + ${settings.seconds} s measured`,
       '',
-      formatTable(['latency, measured window', 'count', 'p50 ms', 'p99 ms', 'max ms', 'mean ms'], [
-        row('end to end: push -> WebSocket message frame', summary),
-        ...(instances > 1 ? [row('  socket on the pushing instance', summarise(e2eBy[0]!)), row('  socket on the other instance', summarise(e2eBy[1]!))] : []),
-        row('push: HTTP request -> answer', summarise(pushLatency)),
-      ]),
+      formatTable(
+        ['latency, measured window', 'count', 'p50 ms', 'p99 ms', 'max ms', 'mean ms'],
+        [
+          row('end to end: push -> WebSocket message frame', summary),
+          ...(instances > 1
+            ? [row('  socket on the pushing instance', summarise(e2eBy[0]!)), row('  socket on the other instance', summarise(e2eBy[1]!))]
+            : []),
+          row('push: HTTP request -> answer', summarise(pushLatency)),
+        ],
+      ),
       `delivery: ${tally.sent} of ${total} sent (${tally.dropped} dropped at the in-flight cap), ${tally.ok} answered OK, ${tally.failed} failed; ` +
         `${tally.received} frames for ${tally.ok * DEVICES} expected: ${missing} missing, ${tally.duplicates} duplicate, ${tally.misdelivered} misdelivered, ${tally.unexpected} other, ${ofFailed} of failed pushes; ${drops} sockets dropped`,
       `measured window: ${fixed(answeredRate, 0)} pushes answered OK/s (asked ${rate}/s); ${usageLine(usage)}`,
@@ -208,7 +242,8 @@ async function memoryPart(settings: RealtimeSettings): Promise<PartOutcome> {
   const connections = settings.idleConnections;
   // One descriptor per socket here and in the server (which inherits this limit), plus a margin.
   const limit = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1] ?? Infinity);
-  if (limit < connections + WARMUP_SOCKETS + 1000) throw new Error(`ulimit -n is ${limit}: ${connections} idle sockets need about ${connections + WARMUP_SOCKETS + 1000}`);
+  if (limit < connections + WARMUP_SOCKETS + 1000)
+    throw new Error(`ulimit -n is ${limit}: ${connections} idle sockets need about ${connections + WARMUP_SOCKETS + 1000}`);
   const servers = await startServers();
   const child = servers.children[0]!;
   const clients = (from: number, n: number) => Array.from({ length: n }, (_, i) => () => servers.client(`idle-${from + i}`));
@@ -220,7 +255,11 @@ async function memoryPart(settings: RealtimeSettings): Promise<PartOutcome> {
     before = await readMemory(child);
     progress(`opening ${connections} idle sockets of distinct users, ${SOCKET_BATCH} at a time`);
     const started = now();
-    sockets = await subscribeAll(clients(0, connections), undefined, (opened) => opened % 1000 < SOCKET_BATCH && progress(`  ${opened} sockets ready, server VmRSS ${mb(child.rss())}`));
+    sockets = await subscribeAll(
+      clients(0, connections),
+      undefined,
+      (opened) => opened % 1000 < SOCKET_BATCH && progress(`  ${opened} sockets ready, server VmRSS ${mb(child.rss())}`),
+    );
     connectSeconds = (now() - started) / 1000;
     let dropped = 0;
     for (const socket of sockets) void socket.closed.then(() => dropped++);
@@ -245,7 +284,11 @@ async function memoryPart(settings: RealtimeSettings): Promise<PartOutcome> {
   const heap = growth(before.sample.heapUsed, after.sample.heapUsed);
   const rss = growth(before.rss, after.rss);
   // The verdict should not hang on when GC ran, and new objects may fill heap pages that were resident before.
-  const perSocket = Math.max(rss, growth(before.rssAsFound, after.rssAsFound), growth(before.sample.heapUsed + before.sample.external, after.sample.heapUsed + after.sample.external));
+  const perSocket = Math.max(
+    rss,
+    growth(before.rssAsFound, after.rssAsFound),
+    growth(before.sample.heapUsed + before.sample.external, after.sample.heapUsed + after.sample.external),
+  );
   return {
     valid,
     lines: [
@@ -269,12 +312,20 @@ async function memoryPart(settings: RealtimeSettings): Promise<PartOutcome> {
 
 export async function runRealtime(settings: RealtimeSettings): Promise<PartOutcome> {
   const parts = [await latencyPart(settings), await memoryPart(settings)];
-  return { lines: parts.flatMap((p, i) => [...(i > 0 ? [''] : []), ...p.lines]), headlines: parts.flatMap((p) => p.headlines), valid: parts.every((p) => p.valid) };
+  return {
+    lines: parts.flatMap((p, i) => [...(i > 0 ? [''] : []), ...p.lines]),
+    headlines: parts.flatMap((p) => p.headlines),
+    valid: parts.every((p) => p.valid),
+  };
 }
 
 async function main(): Promise<number> {
   const outcome = await runRealtime(readRealtimeSettings());
-  return printReport(environmentLines('realtime push, end-to-end latency across instances and memory per idle WebSocket', engineDescription()), ['', ...outcome.lines], [outcome]);
+  return printReport(
+    environmentLines('realtime push, end-to-end latency across instances and memory per idle WebSocket', engineDescription()),
+    ['', ...outcome.lines],
+    [outcome],
+  );
 }
 
 if (isMain(import.meta.url)) runMain(main);

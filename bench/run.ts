@@ -48,7 +48,12 @@ async function main(): Promise<number> {
   const run: Record<Part, () => Promise<PartOutcome>> = {
     push: () => pushPart({ ...common, connections: readGroupPushSettings().connections }),
     commit: () => commitPart({ ...common, connections: readGroupPushSettings().connections }),
-    reads: () => readsPart({ ...common, messages: integerSetting('BENCH_MESSAGES', 1_000_000, 1000, 100_000_000), users: integerSetting('BENCH_USERS', 10_000, 100, 10_000_000) }),
+    reads: () =>
+      readsPart({
+        ...common,
+        messages: integerSetting('BENCH_MESSAGES', 1_000_000, 1000, 100_000_000),
+        users: integerSetting('BENCH_USERS', 10_000, 100, 10_000_000),
+      }),
     group: () => runGroupPush(readGroupPushSettings()),
     realtime: () => runRealtime(readRealtimeSettings('BENCH_REALTIME_USERS')),
   };
@@ -61,7 +66,11 @@ async function main(): Promise<number> {
     const outcome = await run[part]().catch((err: unknown): PartOutcome => {
       const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
       progress(`${part} failed: ${message}`);
-      return { lines: [`FAILED: ${message}`], headlines: [{ figure: `${part}: could not run`, measured: '-', target: '-', verdict: 'INVALID', bound: message.split('\n')[0] }], valid: false };
+      return {
+        lines: [`FAILED: ${message}`],
+        headlines: [{ figure: `${part}: could not run`, measured: '-', target: '-', verdict: 'INVALID', bound: message.split('\n')[0] }],
+        valid: false,
+      };
     });
     outcomes.push(outcome);
     sections.push('', `== ${PARTS[part]}`, '', ...outcome.lines);

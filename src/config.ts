@@ -268,7 +268,6 @@ export function loadConfig(env: Env): Config {
     return value;
   };
 
-
   const rateLimitText = read('RATE_LIMIT_SENDS');
   const rateLimitSends = rateLimitText === undefined ? undefined : parseRateLimit(rateLimitText);
   if (rateLimitText !== undefined && rateLimitSends === undefined) {
@@ -282,8 +281,11 @@ export function loadConfig(env: Env): Config {
   };
 
   const bucket = read('MEDIA_S3_BUCKET');
-  const s3Settings = ['MEDIA_S3_ENDPOINT', 'MEDIA_S3_ACCESS_KEY_ID', 'MEDIA_S3_SECRET_ACCESS_KEY', 'MEDIA_S3_PUBLIC_URL'].filter((name) => read(name) !== undefined);
-  if (bucket === undefined && s3Settings.length > 0) problems.push(`${s3Settings.join(', ')} ${s3Settings.length === 1 ? 'is' : 'are'} set but MEDIA_S3_BUCKET is not: set it to store media in S3`);
+  const s3Settings = ['MEDIA_S3_ENDPOINT', 'MEDIA_S3_ACCESS_KEY_ID', 'MEDIA_S3_SECRET_ACCESS_KEY', 'MEDIA_S3_PUBLIC_URL'].filter(
+    (name) => read(name) !== undefined,
+  );
+  if (bucket === undefined && s3Settings.length > 0)
+    problems.push(`${s3Settings.join(', ')} ${s3Settings.length === 1 ? 'is' : 'are'} set but MEDIA_S3_BUCKET is not: set it to store media in S3`);
   if ((read('MEDIA_S3_ACCESS_KEY_ID') === undefined) !== (read('MEDIA_S3_SECRET_ACCESS_KEY') === undefined)) {
     problems.push('MEDIA_S3_ACCESS_KEY_ID and MEDIA_S3_SECRET_ACCESS_KEY go together: set both, or neither (the SDK then finds credentials itself)');
   }

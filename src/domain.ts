@@ -19,7 +19,6 @@ export {
 /** The JSON form of a message body (API.md §3): proto field names, zero values omitted. */
 export type MessageContent = Record<string, unknown>;
 
-
 /** A message as a client submits it, after decoding and validation; `msg` is the serialized body. */
 export interface OutgoingMessage {
   channelType: ChannelType;
@@ -64,8 +63,6 @@ export interface FocusEventData {
   currentNum: number;
   time: number;
 }
-
-
 
 /** A mute deadline beyond any real time: muted for ever (dtalk writes it as 9223372036854775807). */
 export const MUTED_FOREVER = Number.MAX_SAFE_INTEGER;
@@ -135,9 +132,7 @@ export interface MuteTimeEventData {
 
 /** One of the group's settings changed; its dtalk signal depends on which. */
 export type SettingEventData = { time: number } & (
-  | { field: 'name'; value: string }
-  | { field: 'avatar'; value: string }
-  | { field: 'joinType' | 'muteType' | 'friendType'; value: number }
+  { field: 'name'; value: string } | { field: 'avatar'; value: string } | { field: 'joinType' | 'muteType' | 'friendType'; value: number }
 );
 
 /**
@@ -165,4 +160,3 @@ export type StreamEvent =
   | { id: number; kind: 'role'; groupId: number; data: RoleEventData }
   | { id: number; kind: 'muteTime'; groupId: number; data: MuteTimeEventData }
   | { id: number; kind: 'setting'; groupId: number; data: SettingEventData };
-

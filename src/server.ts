@@ -101,9 +101,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     },
   });
   // Unfinished multipart uploads past their time are dropped, parts and all.
-  const sweeper = setInterval(() => {
-    media.sweep().catch((err: unknown) => logger.warn({ err }, 'dropping expired uploads failed; retrying later'));
-  }, Math.min(config.media.uploadTtlMs, MEDIA_SWEEP_MS));
+  const sweeper = setInterval(
+    () => {
+      media.sweep().catch((err: unknown) => logger.warn({ err }, 'dropping expired uploads failed; retrying later'));
+    },
+    Math.min(config.media.uploadTtlMs, MEDIA_SWEEP_MS),
+  );
   sweeper.unref();
   const writeBudget = new WriteBudget(sendLimiter);
   const sending = new Sending(pushInput, messages, writeBudget);
@@ -149,7 +152,12 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       maxBufferedBytes: config.wsMaxBufferedBytes,
       maxUnackedFrames: config.cometMaxUnacked,
       maxPendingAuth: config.cometMaxPendingAuth,
-      timings: { authTimeoutMs: config.cometAuthTimeoutMs, heartbeatTimeoutMs: config.cometHeartbeatTimeoutMs, resendMs: config.cometResendMs, maxResends: config.cometMaxResends },
+      timings: {
+        authTimeoutMs: config.cometAuthTimeoutMs,
+        heartbeatTimeoutMs: config.cometHeartbeatTimeoutMs,
+        resendMs: config.cometResendMs,
+        maxResends: config.cometMaxResends,
+      },
     },
   });
   const http = createHttpServer(app.callback());

@@ -102,7 +102,10 @@ export async function spawnChild(script: string, env: Record<string, string | un
   children.add(child);
   const deadline = Date.now() + START_TIMEOUT_MS;
   for (;;) {
-    const healthy = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    const healthy = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (healthy) return child;
     if (proc.exitCode !== null || Date.now() > deadline) {
       await child.stop(0);

@@ -35,7 +35,11 @@ function summarise(file: string, top: number): string[] {
     functions.set(label, (functions.get(label) ?? 0) + ms);
     origins.set(originOf(url, functionName), (origins.get(originOf(url, functionName)) ?? 0) + ms);
   });
-  const list = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]).slice(0, top).map(([label, ms]) => `  ${((ms / busy) * 100).toFixed(1).padStart(5)}%  ${label}`);
+  const list = (map: Map<string, number>) =>
+    [...map]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, top)
+      .map(([label, ms]) => `  ${((ms / busy) * 100).toFixed(1).padStart(5)}%  ${label}`);
   return [`${file}: ${(busy / 1000).toFixed(1)} s busy; self time by origin:`, ...list(origins), 'by function:', ...list(functions)];
 }
 
@@ -48,6 +52,9 @@ export function cpuProfile(label: string): { nodeArgs: string[]; lines(): string
   return {
     nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`],
     // One profile per thread; thread 0 is the main thread, the others tsx's loader worker.
-    lines: () => readdirSync(dir).filter((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name)).flatMap((name) => ['', `CPU profile of ${label}:`, ...summarise(join(dir, name), 12)]),
+    lines: () =>
+      readdirSync(dir)
+        .filter((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name))
+        .flatMap((name) => ['', `CPU profile of ${label}:`, ...summarise(join(dir, name), 12)]),
   };
 }

@@ -62,7 +62,9 @@ export function environmentLines(title: string, engine: string): string[] {
     `chatlog bench: ${title}`,
     `engine:   ${engine}`,
     `node:     ${process.version} on ${process.platform}/${process.arch}`,
-    `cpus:     ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown'}, load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
+    `cpus:     ${cpu.length} x ${cpu[0]?.model.trim() ?? 'unknown'}, load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
     `source:   ${sourceVersion()}`,
     `command:  ${commandLine()}`,
   ];

@@ -57,7 +57,9 @@ export async function seedDataset(database: DatabaseConfig, spec: DatasetSpec): 
   if (order.length % 2 === 1) conversations.push([order.at(-1)!, order[0]!]);
   // Consecutive runs of another shuffle, so that every user is in about as many groups as the next.
   const memberOrder = shuffled(users, random);
-  const groupMembers = Array.from({ length: spec.groups }, (_, g) => Array.from({ length: spec.groupSize }, (_, j) => memberOrder[(g * spec.groupSize + j) % users.length]!));
+  const groupMembers = Array.from({ length: spec.groups }, (_, g) =>
+    Array.from({ length: spec.groupSize }, (_, j) => memberOrder[(g * spec.groupSize + j) % users.length]!),
+  );
   // A few hundred distinct text bodies of varying length, as a client encodes them.
   const bodies = Array.from({ length: 256 }, (_, i) => encodeText(`message ${i}: ${'lorem ipsum dolor sit amet '.repeat(1 + (i % 4))}`.trim()));
   const baseTime = Date.now() - (spec.groups + spec.messages) * 10;
@@ -76,7 +78,15 @@ export async function seedDataset(database: DatabaseConfig, spec: DatasetSpec): 
   try {
     await write(async (tx) => {
       for (const [g, [ownerId, ...members]] of groupMembers.entries()) {
-        const settings = { name: `group ${g}`, publicName: `group ${g}`, avatar: '', introduce: '', joinType: JoinType.Anyone, muteType: MuteType.Everyone, friendType: 0 as const };
+        const settings = {
+          name: `group ${g}`,
+          publicName: `group ${g}`,
+          avatar: '',
+          introduce: '',
+          joinType: JoinType.Anyone,
+          muteType: MuteType.Everyone,
+          friendType: 0 as const,
+        };
         const group = { ...settings, ownerId: ownerId!, markId: `seed${g}`, groupType: 0, key: '0'.repeat(32), createdAt: baseTime };
         groupIds.push((await tx.createGroup(group, members)).id);
       }

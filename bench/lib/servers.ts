@@ -95,7 +95,8 @@ export async function startServers(options: ServerOptions = {}): Promise<Servers
   const stop = async () => {
     const exits = await Promise.all(started.map((child) => child.stop()));
     const failed = exits.map((exit, i) => ({ exit, child: started[i]! })).filter(({ exit }) => exit.code !== 0);
-    if (failed.length > 0) throw new Error(failed.map(({ exit, child }) => `server pid ${child.pid} exited with ${exit.code ?? exit.signal}:\n${child.tail()}`).join('\n'));
+    if (failed.length > 0)
+      throw new Error(failed.map(({ exit, child }) => `server pid ${child.pid} exited with ${exit.code ?? exit.signal}:\n${child.tail()}`).join('\n'));
   };
   try {
     for (let i = 0; i < instances; i++) started.push(await spawnChild('src/main.ts', env, options.nodeArgs));
@@ -103,7 +104,12 @@ export async function startServers(options: ServerOptions = {}): Promise<Servers
     await stop().catch(() => undefined);
     throw err;
   }
-  return servers(started.map((child) => child.url), database, started, stop);
+  return servers(
+    started.map((child) => child.url),
+    database,
+    started,
+    stop,
+  );
 }
 
 /** Runs a bench's main, drops its databases, and sets the exit status: main's, or 1 with the error on stderr. */

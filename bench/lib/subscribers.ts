@@ -17,7 +17,13 @@ export function httpFetch(): FetchLike {
       const req = request(url, { method: init.method, headers, agent, timeout: 10_000 }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk)).on('error', reject);
-        res.on('end', () => resolve({ status: res.statusCode!, headers: { get: (name) => [res.headers[name.toLowerCase()]].flat()[0] ?? null }, text: async () => Buffer.concat(chunks).toString() }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode!,
+            headers: { get: (name) => [res.headers[name.toLowerCase()]].flat()[0] ?? null },
+            text: async () => Buffer.concat(chunks).toString(),
+          }),
+        );
       });
       req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
       req.on('error', reject).end(body);
@@ -53,7 +59,11 @@ export function subscribe(client: ChatlogClient, onEvent: (event: ChatlogEvent) 
 }
 
 /** Opens the sockets SOCKET_BATCH at a time, each batch waiting for its `ready` frames. */
-export async function subscribeAll(clients: Array<() => Promise<ChatlogClient>>, onEvent?: (i: number) => (event: ChatlogEvent) => void, onBatch?: (opened: number) => void): Promise<Socket[]> {
+export async function subscribeAll(
+  clients: Array<() => Promise<ChatlogClient>>,
+  onEvent?: (i: number) => (event: ChatlogEvent) => void,
+  onBatch?: (opened: number) => void,
+): Promise<Socket[]> {
   const sockets: Socket[] = [];
   for (let i = 0; i < clients.length; i += SOCKET_BATCH) {
     sockets.push(...(await Promise.all(clients.slice(i, i + SOCKET_BATCH).map(async (client, j) => subscribe(await client(), onEvent?.(i + j))))));

@@ -28,7 +28,12 @@ export type Usage = { loads: Load[]; machineBusy: number; machineCores: number }
 
 /** /proc/stat: user nice system idle iowait irq softirq steal, in ticks. */
 function machineTicks(): Mark['machine'] {
-  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   const busy = user + nice + system + irq + softirq + steal;
   return { busy, total: busy + idle + iowait };
 }
@@ -103,7 +108,12 @@ export function usageLine(u: Usage): string {
  * else neither (waiting: round trips, commits), with the biggest CPU users.
  */
 export function describeBound(u: Usage): string {
-  const top = [...u.loads].sort((a, b) => b.cores - a.cores).filter((l) => l.cores >= 0.05).slice(0, 4).map((l) => `${l.label} ${fixed(l.cores, 2)}`).join(', ');
+  const top = [...u.loads]
+    .sort((a, b) => b.cores - a.cores)
+    .filter((l) => l.cores >= 0.05)
+    .slice(0, 4)
+    .map((l) => `${l.label} ${fixed(l.cores, 2)}`)
+    .join(', ');
   const busiest = u.loads.filter((l) => l.role === 'server').sort((a, b) => b.eventLoop - a.eventLoop)[0];
   const loop = busiest ? fixed(busiest.eventLoop * 100, 0) : '-';
   if (busiest && busiest.eventLoop >= 0.9) return `the server's one JS thread: event loop ${loop}% busy; ${machine(u)} (cores: ${top})`;
@@ -113,6 +123,9 @@ export function describeBound(u: Usage): string {
 
 /** For requests made one at a time: each process's CPU per request, which adds up to about the latency. */
 export function describeLatencyBound(u: Usage, rps: number): string {
-  const parts = u.loads.filter((l) => l.cores >= 0.03).sort((a, b) => b.cores - a.cores).map((l) => `${l.label} ${fixed((l.cores / rps) * 1000, 1)} ms`);
+  const parts = u.loads
+    .filter((l) => l.cores >= 0.03)
+    .sort((a, b) => b.cores - a.cores)
+    .map((l) => `${l.label} ${fixed((l.cores / rps) * 1000, 1)} ms`);
   return `CPU per request: ${parts.join(', ')}; ${machine(u)}`;
 }

@@ -26,7 +26,9 @@ export async function up(knex: Knex): Promise<void> {
   });
   // Groups made before this migration get what creation gives now.
   for (const { id } of await knex('groups').select('id')) {
-    await knex('groups').where({ id }).update({ aes_key: randomBytes(16).toString('hex'), mark_id: String(id) });
+    await knex('groups')
+      .where({ id })
+      .update({ aes_key: randomBytes(16).toString('hex'), mark_id: String(id) });
   }
   await knex.schema.alterTable('groups', (t) => {
     t.unique(['mark_id']);
@@ -40,6 +42,7 @@ export async function down(knex: Knex): Promise<void> {
   });
   await knex.schema.alterTable('groups', (t) => {
     t.dropUnique(['mark_id']);
-    for (const column of ['public_name', 'avatar', 'introduce', 'mark_id', 'join_type', 'mute_type', 'friend_type', 'group_type', 'aes_key']) t.dropColumn(column);
+    for (const column of ['public_name', 'avatar', 'introduce', 'mark_id', 'join_type', 'mute_type', 'friend_type', 'group_type', 'aes_key'])
+      t.dropColumn(column);
   });
 }

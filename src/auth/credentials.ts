@@ -33,7 +33,9 @@ export function createCredentials(verifyJwt: Authenticator, options: CredentialO
       const fzm = headers['fzm-signature'];
       if (options.dtalkSignature && typeof fzm === 'string') return signature(fzm);
       throw AppError.unauthenticated(
-        options.dtalkSignature ? 'missing credentials: send Authorization: Bearer <token> or FZM-SIGNATURE' : 'missing credentials: send Authorization: Bearer <token>',
+        options.dtalkSignature
+          ? 'missing credentials: send Authorization: Bearer <token> or FZM-SIGNATURE'
+          : 'missing credentials: send Authorization: Bearer <token>',
       );
     },
     async fromToken(token) {

@@ -17,13 +17,20 @@ export class RedisBus implements EventBus {
   /** Counts subscriptions re-established after a loss (exposed for metrics and tests). */
   reconnects = 0;
 
-  constructor(url: string, prefix: string, private readonly logger: Logger) {
+  constructor(
+    url: string,
+    prefix: string,
+    private readonly logger: Logger,
+  ) {
     this.channel = `${prefix}events`;
     // Named, so that an operator (or a test) can tell the connections apart in CLIENT LIST.
     const options = { lazyConnect: true, maxRetriesPerRequest: null, autoResubscribe: false } as const;
     this.publisher = new Redis(url, { ...options, connectionName: `${prefix}publisher` });
     this.subscriber = new Redis(url, { ...options, connectionName: `${prefix}subscriber` });
-    for (const [name, connection] of [['publisher', this.publisher], ['subscriber', this.subscriber]] as const) {
+    for (const [name, connection] of [
+      ['publisher', this.publisher],
+      ['subscriber', this.subscriber],
+    ] as const) {
       connection.on('error', (err: Error) => this.logger.warn({ err: err.message, connection: name }, 'redis connection error'));
     }
     this.subscriber.on('message', (channel: string, message: string) => {

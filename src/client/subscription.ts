@@ -31,7 +31,6 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 const OPEN = 1;
 
-
 export interface DisconnectInfo {
   /** The close code: 1001 server shutdown, 4008 slow consumer, 1011 temporary failure, 1006 network, ... */
   code: number;

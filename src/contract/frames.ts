@@ -2,9 +2,28 @@
 import type { ChannelType, MessageRecord } from './messages.js';
 import type { MemberType } from './groups.js';
 
-export interface MessageFrame<Record = MessageRecord> { type: 'message'; id: number; record: Record }
-export interface RevokeFrame { type: 'revoke'; id: number; logId: string; channelType: ChannelType; operator: string; self: boolean }
-export interface FocusFrame { type: 'focus'; id: number; logId: string; channelType: ChannelType; uid: string; currentNum: number; time: number }
+export interface MessageFrame<Record = MessageRecord> {
+  type: 'message';
+  id: number;
+  record: Record;
+}
+export interface RevokeFrame {
+  type: 'revoke';
+  id: number;
+  logId: string;
+  channelType: ChannelType;
+  operator: string;
+  self: boolean;
+}
+export interface FocusFrame {
+  type: 'focus';
+  id: number;
+  logId: string;
+  channelType: ChannelType;
+  uid: string;
+  currentNum: number;
+  time: number;
+}
 export interface GroupFrame<Int64 = number> {
   type: 'group';
   id: number;
@@ -25,7 +44,14 @@ export interface GroupFrame<Int64 = number> {
 }
 
 /** Messages this user sent to `targetId` reached one of that user's devices: `logIds`, up to `logId`. */
-export interface DeliveredFrame { type: 'delivered'; id: number; targetId: string; uid: string; logId: string; logIds: string[] }
+export interface DeliveredFrame {
+  type: 'delivered';
+  id: number;
+  targetId: string;
+  uid: string;
+  logId: string;
+  logIds: string[];
+}
 
 /** An event frame; the server writes it with its own record type and bigints (`Record`, `Int64`). */
 export type ChatlogEvent<Record = MessageRecord, Int64 = number> = MessageFrame<Record> | DeliveredFrame | RevokeFrame | FocusFrame | GroupFrame<Int64>;
@@ -35,4 +61,3 @@ export const EVENT_FRAME_TYPES: ReadonlySet<ChatlogEvent['type']> = new Set(['me
 
 /** Every frame the server may send, events and control frames alike. */
 export type ServerFrame = ChatlogEvent | { type: 'ready'; id: number } | { type: 'pong' } | { type: 'error'; message: string };
-

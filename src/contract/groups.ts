@@ -19,7 +19,12 @@ export type FriendType = (typeof FriendType)[keyof typeof FriendType];
  * A member (API.md §5). `memberMuteTime`: muted until then (ms); 0 not muted; for ever is dtalk's
  * 9223372036854775807, which JSON.parse reads as 2^63 (compare with MUTED_FOREVER).
  */
-export interface GroupMember<Int64 = number> { memberId: string; memberName: string; memberType: MemberType; memberMuteTime: Int64 }
+export interface GroupMember<Int64 = number> {
+  memberId: string;
+  memberName: string;
+  memberType: MemberType;
+  memberMuteTime: Int64;
+}
 
 /**
  * dtalk's "for ever" as the server writes it: the largest int64, which no JavaScript number holds (the server
@@ -30,7 +35,12 @@ export const WIRE_MUTED_FOREVER = 9223372036854775807n;
 /** What `memberMuteTime` of a member muted for ever reads as after JSON.parse. */
 export const MUTED_FOREVER = 2 ** 63;
 
-export interface CreateGroupRequest { name?: string; avatar?: string; introduce?: string; memberIds?: string[] }
+export interface CreateGroupRequest {
+  name?: string;
+  avatar?: string;
+  introduce?: string;
+  memberIds?: string[];
+}
 
 /** A group (API.md §5). `key` and `person` only for members. */
 export interface GroupInfo<Int64 = number> {
@@ -63,15 +73,25 @@ export interface GroupInfo<Int64 = number> {
   groupType: number;
 }
 
-export interface GroupDetails<Int64 = number> extends GroupInfo<Int64> { members: Array<GroupMember<Int64>> }
-export interface InviteResult { id: number; idStr: string; memberNum: number }
-export interface RemoveResult { memberNum: number; memberIds: string[] }
-export interface GroupList { groups: GroupInfo[] }
-export interface GroupMembers { id: number; idStr: string; members: GroupMember[] }
+export interface GroupDetails<Int64 = number> extends GroupInfo<Int64> {
+  members: Array<GroupMember<Int64>>;
+}
+export interface InviteResult {
+  id: number;
+  idStr: string;
+  memberNum: number;
+}
+export interface RemoveResult {
+  memberNum: number;
+  memberIds: string[];
+}
+export interface GroupList {
+  groups: GroupInfo[];
+}
+export interface GroupMembers {
+  id: number;
+  idStr: string;
+  members: GroupMember[];
+}
 export type GroupSettingChange =
-  | { name?: string; publicName?: string }
-  | { avatar: string }
-  | { joinType: 0 | 1 | 2 }
-  | { friendType: 0 | 1 }
-  | { muteType: 0 | 1 };
-
+  { name?: string; publicName?: string } | { avatar: string } | { joinType: 0 | 1 | 2 } | { friendType: 0 | 1 } | { muteType: 0 | 1 };

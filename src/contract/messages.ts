@@ -29,16 +29,54 @@ export const MsgType = {
 // Message bodies in their JSON form (API.md §3). Every field is optional because the JSON form omits a field at
 // its zero value: a text message with an empty text arrives as `{}`. int64 fields are JSON numbers below 2^53.
 
-export interface TextContent { content?: string; mention?: string[] }
-export interface AudioContent { mediaUrl?: string; time?: number }
-export interface ImageContent { mediaUrl?: string; height?: number; width?: number }
-export interface VideoContent { mediaUrl?: string; time?: number; height?: number; width?: number }
-export interface FileContent { mediaUrl?: string; name?: string; md5?: string; size?: number }
-export interface CardContent { bank?: string; name?: string; account?: string }
+export interface TextContent {
+  content?: string;
+  mention?: string[];
+}
+export interface AudioContent {
+  mediaUrl?: string;
+  time?: number;
+}
+export interface ImageContent {
+  mediaUrl?: string;
+  height?: number;
+  width?: number;
+}
+export interface VideoContent {
+  mediaUrl?: string;
+  time?: number;
+  height?: number;
+  width?: number;
+}
+export interface FileContent {
+  mediaUrl?: string;
+  name?: string;
+  md5?: string;
+  size?: number;
+}
+export interface CardContent {
+  bank?: string;
+  name?: string;
+  account?: string;
+}
 /** `msg` is the serialized body of the forwarded message, base64. */
-export interface ForwardItem { avatar?: string; name?: string; msgType?: number; msg?: string; datetime?: number }
-export interface ForwardContent { items?: ForwardItem[] }
-export interface TransferContent { txHash?: string; coinName?: string; chain?: string; platform?: string; coinType?: number }
+export interface ForwardItem {
+  avatar?: string;
+  name?: string;
+  msgType?: number;
+  msg?: string;
+  datetime?: number;
+}
+export interface ForwardContent {
+  items?: ForwardItem[];
+}
+export interface TransferContent {
+  txHash?: string;
+  coinName?: string;
+  chain?: string;
+  platform?: string;
+  coinType?: number;
+}
 export interface RedPacketContent {
   txHash?: string;
   coinName?: string;
@@ -49,7 +87,14 @@ export interface RedPacketContent {
   expire?: number;
   coinType?: number;
 }
-export interface ContactCardContent { type?: number; id?: string; name?: string; avatar?: string; server?: string; inviter?: string }
+export interface ContactCardContent {
+  type?: number;
+  id?: string;
+  name?: string;
+  avatar?: string;
+  server?: string;
+  inviter?: string;
+}
 
 /** The body of each msgType a client may send; the others are refused by the server (-1012). */
 export interface ContentByMsgType {
@@ -76,16 +121,29 @@ export const NOTICE_MSG_TYPE = 7;
  * A group notice (msgType 7): what changed, as dtalk's NoticeMsg. `type` is the NoticeMsgType (0 new name, 1
  * joined, 2 left, 3 removed, 4 disbanded, 5 muteType, 6 members muted, 7 new owner), `body` its fields.
  */
-export interface NoticeContent { type?: number; body?: Record<string, unknown> }
+export interface NoticeContent {
+  type?: number;
+  body?: Record<string, unknown>;
+}
 
 /** The body of each msgType a record may hold: what clients send, and the server's notices. */
 export interface RecordContentByMsgType extends ContentByMsgType {
   7: NoticeContent;
 }
 
-export interface SourceUser { id?: string; name?: string }
-export interface MessageSource { channelType?: ChannelType; from?: SourceUser; target?: SourceUser }
-export interface MessageReference { topic?: number; ref?: number }
+export interface SourceUser {
+  id?: string;
+  name?: string;
+}
+export interface MessageSource {
+  channelType?: ChannelType;
+  from?: SourceUser;
+  target?: SourceUser;
+}
+export interface MessageReference {
+  topic?: number;
+  ref?: number;
+}
 
 interface PushMessageOf<T extends SendableMsgType> {
   channelType: ChannelType;
@@ -115,7 +173,10 @@ export type PushRequestFields = Omit<PushMessageOf<SendableMsgType>, 'msgId' | '
   msg?: string;
 };
 
-export interface PushResult { logId: number; datetime: number }
+export interface PushResult {
+  logId: number;
+  datetime: number;
+}
 
 interface MessageRecordOf<T extends keyof RecordContentByMsgType> {
   /** A decimal string here, as in the original Record type. */
@@ -175,4 +236,6 @@ export interface HistoryPage {
   records: MessageRecord[];
 }
 
-export interface FocusResult { currentNum: number }
+export interface FocusResult {
+  currentNum: number;
+}

@@ -132,10 +132,12 @@ export class CometEndpoint {
     this.connections.add(connection);
     ws.on('error', (err) => this.options.logger.debug({ err: err.message }, 'comet socket error'));
     ws.on('message', (data, isBinary) => {
-      connection.queue = connection.queue.then(() => this.onFrame(connection, data, isBinary)).catch((err: unknown) => {
-        this.options.logger.error({ err }, 'a comet frame could not be handled');
-        ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure');
-      });
+      connection.queue = connection.queue
+        .then(() => this.onFrame(connection, data, isBinary))
+        .catch((err: unknown) => {
+          this.options.logger.error({ err }, 'a comet frame could not be handled');
+          ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure');
+        });
     });
     ws.on('close', () => this.closed(connection));
   }
@@ -235,11 +237,7 @@ export class CometEndpoint {
       if (ws.readyState !== WebSocket.OPEN) return;
     }
     reply();
-    connection.window = new AckWindow(
-      { maxFrames: this.options.maxUnackedFrames, maxBytes: this.options.maxBufferedBytes },
-      since ?? 0,
-      Date.now(),
-    );
+    connection.window = new AckWindow({ maxFrames: this.options.maxUnackedFrames, maxBytes: this.options.maxBufferedBytes }, since ?? 0, Date.now());
     if (device) {
       const { login } = device;
       this.options.bus.publishLive({
@@ -353,7 +351,10 @@ export class CometEndpoint {
       if (!window || window.waiting === 0) continue;
       const refused = window.skipRefused((maxResends + 1) * resendMs, now);
       if (refused.skipped > 0) {
-        this.options.logger.warn({ uid: connection.uid, skipped: refused.skipped }, 'a comet client left frames unacknowledged while acknowledging later ones; moving past them');
+        this.options.logger.warn(
+          { uid: connection.uid, skipped: refused.skipped },
+          'a comet client left frames unacknowledged while acknowledging later ones; moving past them',
+        );
         this.recordProgress(connection, refused.position, []);
         if (connection.subscriber && window.hasRoom) this.options.fanout.resume(connection.subscriber);
       }

@@ -16,7 +16,15 @@ export function eventFrame(event: StreamEvent, codec: Codec): ChatlogEvent<Messa
     case 'revoke':
       return { type: 'revoke', id, logId: String(event.mid), channelType: event.channelType, operator: event.data.operator, self: event.data.self };
     case 'focus':
-      return { type: 'focus', id, logId: String(event.mid), channelType: event.channelType, uid: event.data.uid, currentNum: event.data.currentNum, time: event.data.time };
+      return {
+        type: 'focus',
+        id,
+        logId: String(event.mid),
+        channelType: event.channelType,
+        uid: event.data.uid,
+        currentNum: event.data.currentNum,
+        time: event.data.time,
+      };
     case 'join':
     case 'leave':
       return { type: 'group', id, event: event.kind, groupId: event.groupId, uids: event.data.uids };
@@ -27,6 +35,8 @@ export function eventFrame(event: StreamEvent, codec: Codec): ChatlogEvent<Messa
     case 'muteTime':
       return { type: 'group', id, event: 'muteTime', groupId: event.groupId, uids: event.data.uids, memberMuteTime: wireMuteTime(event.data.mutedUntil) };
     case 'setting':
-      return { type: 'group', id, event: event.data.field, groupId: event.groupId, uids: [], [event.data.field]: event.data.value } as GroupFrame<number | bigint>;
+      return { type: 'group', id, event: event.data.field, groupId: event.groupId, uids: [], [event.data.field]: event.data.value } as GroupFrame<
+        number | bigint
+      >;
   }
 }

@@ -11,7 +11,9 @@ export function refuseUpgrade(socket: Duplex, status: number, result: number, me
 }
 
 /** Closes every socket with 1001 (going away), not waiting past a second for clients that do not answer. */
-export async function closeAll(sockets: Iterable<{ once(event: 'close', listener: () => void): unknown; close(code: number, reason: string): void; terminate(): void }>): Promise<void> {
+export async function closeAll(
+  sockets: Iterable<{ once(event: 'close', listener: () => void): unknown; close(code: number, reason: string): void; terminate(): void }>,
+): Promise<void> {
   await Promise.all(
     [...sockets].map(
       (ws) =>

@@ -49,18 +49,20 @@ export class WsEndpoint {
     }
     const token = url.searchParams.get('token');
     const caller = token === null ? this.options.credentials.fromHeaders(req.headers) : this.options.credentials.fromToken(token);
-    caller.then(
-      (caller) => this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, caller, since === null ? undefined : Number(since))),
-      (err: unknown) => {
-        if (err instanceof AppError) return refuseUpgrade(socket, 401, err.code, err.message);
-        this.options.logger.error({ err }, 'authenticating an upgrade failed');
-        refuseUpgrade(socket, 500, -1000, 'unexpected server error');
-      },
-    ).catch((err: unknown) => {
-      // Nothing that goes wrong with one upgrade may become an unhandled rejection, which ends the process.
-      this.options.logger.error({ err }, 'an upgrade could not be completed');
-      socket.destroy();
-    });
+    caller
+      .then(
+        (caller) => this.wss.handleUpgrade(req, socket, head, (ws) => this.open(ws, caller, since === null ? undefined : Number(since))),
+        (err: unknown) => {
+          if (err instanceof AppError) return refuseUpgrade(socket, 401, err.code, err.message);
+          this.options.logger.error({ err }, 'authenticating an upgrade failed');
+          refuseUpgrade(socket, 500, -1000, 'unexpected server error');
+        },
+      )
+      .catch((err: unknown) => {
+        // Nothing that goes wrong with one upgrade may become an unhandled rejection, which ends the process.
+        this.options.logger.error({ err }, 'an upgrade could not be completed');
+        socket.destroy();
+      });
   }
 
   get socketCount(): number {

@@ -97,7 +97,9 @@ export function createApp(deps: AppDeps): ChatlogApp {
     throw AppError.notFound(`there is no endpoint ${ctx.method} ${ctx.path}`);
   });
   const routes = routers.flatMap((router) =>
-    router.stack.flatMap((layer) => layer.methods.filter((method) => method !== 'HEAD').map((method) => ({ method, path: documentedPath(String(layer.path)) }))),
+    router.stack.flatMap((layer) =>
+      layer.methods.filter((method) => method !== 'HEAD').map((method) => ({ method, path: documentedPath(String(layer.path)) })),
+    ),
   );
   return { app, routes };
 }

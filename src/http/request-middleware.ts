@@ -32,7 +32,15 @@ export function observeMiddleware(logger: Logger, metrics: Metrics): Middleware 
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, seconds);
       logger.info(
-        { reqId: ctx.state.requestId, method: ctx.method, route, status: ctx.status, result: Number(result), uid: ctx.state.uid, ms: Math.round(seconds * 1e4) / 10 },
+        {
+          reqId: ctx.state.requestId,
+          method: ctx.method,
+          route,
+          status: ctx.status,
+          result: Number(result),
+          uid: ctx.state.uid,
+          ms: Math.round(seconds * 1e4) / 10,
+        },
         'request',
       );
     }

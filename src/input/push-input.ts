@@ -41,7 +41,10 @@ export class PushInput {
   private readonly validateReference: Validator<MessageReference>;
   private readonly contentValidators = new Map<number, Validator<MessageContent>>();
 
-  constructor(ajv: Ajv, private readonly codec: Codec) {
+  constructor(
+    ajv: Ajv,
+    private readonly codec: Codec,
+  ) {
     this.validatePush = compileValidator(ajv, pushSchema);
     this.validateSource = compileValidator(ajv, codec.sourceSchema(), 'source.');
     this.validateReference = compileValidator(ajv, codec.referenceSchema(), 'reference.');
@@ -89,7 +92,11 @@ export class PushInput {
     const source = fields.source && this.codec.canonical('source', this.validateSource(fields.source) as Record<string, unknown>);
     const reference = fields.reference && this.codec.canonical('reference', this.validateReference(fields.reference) as Record<string, unknown>);
     // An empty source or reference is none: protobuf cannot tell them apart.
-    return { ...fields, source: source && Object.keys(source).length > 0 ? source : undefined, reference: reference && Object.keys(reference).length > 0 ? reference : undefined };
+    return {
+      ...fields,
+      source: source && Object.keys(source).length > 0 ? source : undefined,
+      reference: reference && Object.keys(reference).length > 0 ? reference : undefined,
+    };
   }
 
   private outgoing(fields: PushRequestFields, msg: Uint8Array): OutgoingMessage {

@@ -28,8 +28,7 @@ export const uidSchema = {
   errorHint: 'must be a uid: 1 to 64 characters without whitespace',
 } as const;
 
-export const countSchema = (max: number) =>
-  ({ type: 'integer', minimum: 1, maximum: max, errorHint: `must be an integer between 1 and ${max}` }) as const;
+export const countSchema = (max: number) => ({ type: 'integer', minimum: 1, maximum: max, errorHint: `must be an integer between 1 and ${max}` }) as const;
 
 export const channelTypeSchema = { type: 'integer', enum: [0, 1], errorHint: 'must be 0 (private) or 1 (group)' } as const;
 

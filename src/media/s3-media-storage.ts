@@ -24,7 +24,10 @@ import type { SpooledFile } from './upload-reader.js';
 export class S3MediaStorage implements MediaStorage {
   private readonly s3: S3Client;
 
-  private constructor(private readonly config: S3Config, readonly tmpDir: string) {
+  private constructor(
+    private readonly config: S3Config,
+    readonly tmpDir: string,
+  ) {
     this.s3 = new S3Client({
       endpoint: config.endpoint,
       region: config.region,
@@ -61,7 +64,14 @@ export class S3MediaStorage implements MediaStorage {
   async putPart(key: string, handle: string, partNumber: number, file: SpooledFile): Promise<string> {
     try {
       const result = await this.s3.send(
-        new UploadPartCommand({ Bucket: this.config.bucket, Key: key, UploadId: handle, PartNumber: partNumber, Body: createReadStream(file.path), ContentLength: file.size }),
+        new UploadPartCommand({
+          Bucket: this.config.bucket,
+          Key: key,
+          UploadId: handle,
+          PartNumber: partNumber,
+          Body: createReadStream(file.path),
+          ContentLength: file.size,
+        }),
       );
       return result.ETag ?? `"${file.md5}"`;
     } finally {
@@ -82,7 +92,8 @@ export class S3MediaStorage implements MediaStorage {
       return result.ETag ?? '';
     } catch (err) {
       // S3 wants every part but the last to be at least 5 MiB: a client's rule to keep, so a refusal, not a fault.
-      if ((err as { name?: string }).name === 'EntityTooSmall') throw AppError.invalidParams('every part but the last must be at least 5 MiB for this object store');
+      if ((err as { name?: string }).name === 'EntityTooSmall')
+        throw AppError.invalidParams('every part but the last must be at least 5 MiB for this object store');
       throw err;
     }
   }
@@ -98,7 +109,9 @@ export class S3MediaStorage implements MediaStorage {
   }
 
   async download(key: string): Promise<Download> {
-    const url = await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), { expiresIn: Math.ceil(this.config.urlTtlMs / 1000) });
+    const url = await getSignedUrl(this.s3, new GetObjectCommand({ Bucket: this.config.bucket, Key: key }), {
+      expiresIn: Math.ceil(this.config.urlTtlMs / 1000),
+    });
     return { kind: 'redirect', url };
   }
 

@@ -101,7 +101,13 @@ export async function readMediaUpload(req: IncomingMessage, { maxFileBytes, tmpD
   });
 }
 
-function spool(stream: NodeJS.ReadableStream & { truncated?: boolean }, path: string, maxBytes: number, mimeType: string, discard: () => Promise<void>): Promise<SpooledFile> {
+function spool(
+  stream: NodeJS.ReadableStream & { truncated?: boolean },
+  path: string,
+  maxBytes: number,
+  mimeType: string,
+  discard: () => Promise<void>,
+): Promise<SpooledFile> {
   return new Promise((resolve, reject) => {
     const hash = createHash('md5');
     let size = 0;

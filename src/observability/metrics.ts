@@ -72,7 +72,11 @@ export class Metrics {
       });
     mirrored('chatlog_bus_reconnects_total', 'Times the Redis subscription came back after a loss, each followed by a resync', sources.busReconnects);
     mirrored('chatlog_write_batches_total', 'Write transactions formed by group commit', () => sources.writeBatches().batches);
-    mirrored('chatlog_write_batch_works_total', 'Writes carried by those transactions (divide by batches: mean batch size)', () => sources.writeBatches().works);
+    mirrored(
+      'chatlog_write_batch_works_total',
+      'Writes carried by those transactions (divide by batches: mean batch size)',
+      () => sources.writeBatches().works,
+    );
     collectDefaultMetrics({ register: this.registry, prefix: 'chatlog_' });
   }
 }

@@ -6,8 +6,29 @@
 import type { Type } from 'protobufjs';
 import type { MessageRecordFields } from '../contract/index.js';
 import { AppError } from '../errors.js';
-import { NOTICE_MSG_TYPE, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage, type StoredMessage, type StreamEvent } from '../domain.js';
-import { BODY_TYPES, EventType, NOTICES, NOTICE_KINDS, PUSH_IGNORED, SIGNALS, SIGNAL_KINDS, loadImparse, wireMuteTime, type DeviceLogin, type NoticeKind, type SignalKind } from './imparse.js';
+import {
+  NOTICE_MSG_TYPE,
+  type MessageContent,
+  type MessageReference,
+  type MessageSource,
+  type OutgoingMessage,
+  type StoredMessage,
+  type StreamEvent,
+} from '../domain.js';
+import {
+  BODY_TYPES,
+  EventType,
+  NOTICES,
+  NOTICE_KINDS,
+  PUSH_IGNORED,
+  SIGNALS,
+  SIGNAL_KINDS,
+  loadImparse,
+  wireMuteTime,
+  type DeviceLogin,
+  type NoticeKind,
+  type SignalKind,
+} from './imparse.js';
 import { schemaOf, type JsonSchema } from './json-schema.js';
 import { encode, fromPlain, toPlain, withDefaults, type Plain } from './plain.js';
 import { decodeStrict } from './wire-check.js';
@@ -88,8 +109,7 @@ export function createCodec(): Codec {
     return type;
   };
 
-  const encodeProto = (eventType: number, body: Uint8Array): Uint8Array =>
-    encode(proto, { eventType, body });
+  const encodeProto = (eventType: number, body: Uint8Array): Uint8Array => encode(proto, { eventType, body });
 
   const encodeCommon = (fields: Plain): Uint8Array => encode(common, fromPlain(common, fields, '', 'raw'));
 
@@ -217,7 +237,6 @@ export function createCodec(): Codec {
       return toPlain(type, fromPlain(type, value, kind, 'raw'), kind, 'raw');
     },
 
-
     encodeStreamEvent(event) {
       switch (event.kind) {
         case 'message':
@@ -241,7 +260,12 @@ export function createCodec(): Codec {
         case 'role':
           return encodeSignal(event.id, 'role', { group: event.groupId, uid: event.data.uid, type: event.data.memberType, time: event.data.time });
         case 'muteTime':
-          return encodeSignal(event.id, 'muteTime', { group: event.groupId, uid: event.data.uids, muteTime: wireMuteTime(event.data.mutedUntil), time: event.data.time });
+          return encodeSignal(event.id, 'muteTime', {
+            group: event.groupId,
+            uid: event.data.uids,
+            muteTime: wireMuteTime(event.data.mutedUntil),
+            time: event.data.time,
+          });
         case 'setting': {
           const { field, value, time } = event.data;
           const key = field === 'name' || field === 'avatar' ? field : 'type';
@@ -268,6 +292,5 @@ export function createCodec(): Codec {
       if (message.reference !== undefined && Object.keys(message.reference).length > 0) record.reference = message.reference;
       return record;
     },
-
   };
 }

@@ -43,7 +43,6 @@ export const SIGNALS = {
   endpointLogin: { signalType: 14, message: 'SignalEndpointLogin' },
 } as const;
 
-
 /** A mute deadline as dtalk writes it: MUTED_FOREVER becomes the largest int64, which no JSON number holds. */
 export const wireMuteTime = (mutedUntil: number): number | bigint => (mutedUntil === MUTED_FOREVER ? WIRE_MUTED_FOREVER : mutedUntil);
 
@@ -66,7 +65,6 @@ export const NOTICE_KINDS = Object.keys(NOTICES) as NoticeKind[];
 
 export type SignalKind = keyof typeof SIGNALS;
 export const SIGNAL_KINDS = Object.keys(SIGNALS) as SignalKind[];
-
 
 /** What a dtalk client says of itself in the comet Auth `ext` (imparse `Login`). */
 export interface DeviceLogin {

@@ -38,4 +38,3 @@ function valueSchema(field: Field): JsonSchema {
     }
   }
 }
-

@@ -9,7 +9,6 @@ import type { Field, Type } from 'protobufjs';
 import { AppError } from '../errors.js';
 import { join, type Plain } from './plain.js';
 
-
 const WIRE_TYPE_NAMES = ['varint', '64-bit', 'length-delimited', 'group start', 'group end', '32-bit', 'invalid', 'invalid'];
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
@@ -59,9 +58,7 @@ function checkWire(type: Type, bytes: Uint8Array, path: string): void {
       continue;
     }
     if (wireType !== expected) {
-      throw new WireError(
-        `${at} (field ${id}) has wire type ${wireType} (${WIRE_TYPE_NAMES[wireType]}), expected ${expected} (${WIRE_TYPE_NAMES[expected]})`,
-      );
+      throw new WireError(`${at} (field ${id}) has wire type ${wireType} (${WIRE_TYPE_NAMES[wireType]}), expected ${expected} (${WIRE_TYPE_NAMES[expected]})`);
     }
     if (expected !== 2) {
       skipScalar(reader, expected, at);

@@ -23,13 +23,19 @@ export class MemorySendLimiter implements SendLimiter {
   private readonly buckets = new Map<string, { tokens: number; at: number }>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(private readonly limit: RateLimit, private readonly now: () => number = Date.now) {
+  constructor(
+    private readonly limit: RateLimit,
+    private readonly now: () => number = Date.now,
+  ) {
     // A full bucket holds no information: dropping it keeps the map to the users who sent lately.
     const fullAfterMs = (limit.burst / limit.ratePerSecond) * 1000;
-    this.sweeper = setInterval(() => {
-      const cutoff = this.now() - fullAfterMs;
-      for (const [uid, bucket] of this.buckets) if (bucket.at < cutoff) this.buckets.delete(uid);
-    }, Math.max(1000, Math.min(fullAfterMs, 60_000)));
+    this.sweeper = setInterval(
+      () => {
+        const cutoff = this.now() - fullAfterMs;
+        for (const [uid, bucket] of this.buckets) if (bucket.at < cutoff) this.buckets.delete(uid);
+      },
+      Math.max(1000, Math.min(fullAfterMs, 60_000)),
+    );
     this.sweeper.unref();
   }
 
@@ -74,14 +80,25 @@ export class RedisSendLimiter implements SendLimiter {
     return {0, math.ceil((1 - tokens) / rate * 1000)}
   `;
 
-  constructor(url: string, private readonly prefix: string, private readonly limit: RateLimit, private readonly logger: Logger) {
+  constructor(
+    url: string,
+    private readonly prefix: string,
+    private readonly limit: RateLimit,
+    private readonly logger: Logger,
+  ) {
     this.redis = new Redis(url, { connectionName: `${prefix}limiter`, maxRetriesPerRequest: 1, enableOfflineQueue: false });
     this.redis.on('error', (err: Error) => this.logger.warn({ err: err.message }, 'rate limiter redis error'));
   }
 
   async take(uid: string): Promise<Decision> {
     try {
-      const [allowed, retryAfter] = (await this.redis.eval(RedisSendLimiter.SCRIPT, 1, `${this.prefix}ratelimit:${uid}`, this.limit.ratePerSecond, this.limit.burst)) as [number, number];
+      const [allowed, retryAfter] = (await this.redis.eval(
+        RedisSendLimiter.SCRIPT,
+        1,
+        `${this.prefix}ratelimit:${uid}`,
+        this.limit.ratePerSecond,
+        this.limit.burst,
+      )) as [number, number];
       return allowed === 1 ? { allowed: true } : { allowed: false, retryAfterMs: retryAfter };
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'rate limiter unavailable; allowing the send');

@@ -33,7 +33,7 @@ export async function requireMember(reader: GroupReader, groupId: number, uid: s
 export function checkMayInvite(group: Group, inviter: Membership): void {
   if (inviter.memberType !== MemberType.Normal || group.joinType === JoinType.Anyone) return;
   if (group.joinType === JoinType.AdminsOnly) throw AppError.permissionDenied('in this group only the owner or an admin may invite members');
-  throw AppError.permissionDenied("this group takes new members on approval, which chatlog does not offer: ask the owner or an admin to add them");
+  throw AppError.permissionDenied('this group takes new members on approval, which chatlog does not offer: ask the owner or an admin to add them');
 }
 
 /** The remover is the owner or an admin. */

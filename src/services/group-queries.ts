@@ -14,7 +14,10 @@ export interface GroupView {
 export class GroupQueries {
   private readonly now: () => number;
 
-  constructor(private readonly store: Store, private readonly options: { maxGroupMembers: number; now?: () => number }) {
+  constructor(
+    private readonly store: Store,
+    private readonly options: { maxGroupMembers: number; now?: () => number },
+  ) {
     this.now = options.now ?? Date.now;
   }
 
@@ -35,13 +38,25 @@ export class GroupQueries {
     if (!found) throw AppError.notFound(`group ${groupId} does not exist`);
     const facts = (await this.store.describeGroups([groupId], uid, this.now())).get(groupId);
     // A disbanded group has no members left: it shows its last owner, and itself as disbanded.
-    const owner = facts?.owner ?? { groupId, uid: found.group.ownerId, memberType: MemberType.Owner, memberName: '', mutedUntil: 0, joinedId: groupId, leftId: null };
+    const owner = facts?.owner ?? {
+      groupId,
+      uid: found.group.ownerId,
+      memberType: MemberType.Owner,
+      memberName: '',
+      mutedUntil: 0,
+      joinedId: groupId,
+      leftId: null,
+    };
     return { group: found.group, facts: facts ?? { owner, adminNum: 0, muteNum: 0 }, disbanded: found.disbanded };
   }
 
   async list(uid: string): Promise<GroupView[]> {
     const groups = await this.store.listGroupsOf(uid);
-    const facts = await this.store.describeGroups(groups.map((group) => group.id), uid, this.now());
+    const facts = await this.store.describeGroups(
+      groups.map((group) => group.id),
+      uid,
+      this.now(),
+    );
     return groups.flatMap((group) => {
       const known = facts.get(group.id);
       return known ? [{ group, facts: known, disbanded: false }] : [];

@@ -1,6 +1,17 @@
 import { randomBytes, randomInt, randomUUID } from 'node:crypto';
 import { AppError } from '../errors.js';
-import { ChannelType, JoinType, MemberType, MuteType, MUTED_FOREVER, NOTICE_MSG_TYPE, type Group, type GroupSettings, type Membership, type SettingEventData } from '../domain.js';
+import {
+  ChannelType,
+  JoinType,
+  MemberType,
+  MuteType,
+  MUTED_FOREVER,
+  NOTICE_MSG_TYPE,
+  type Group,
+  type GroupSettings,
+  type Membership,
+  type SettingEventData,
+} from '../domain.js';
 import type { Store, WriteTransaction } from '../store/store.js';
 import { listsOfBoundedSize } from './member-lists.js';
 import { checkMayInvite, checkMayRemove, requireMember, requireMembership } from './group-access.js';
@@ -23,11 +34,7 @@ export const MAX_MUTE_MS = 86_400_000;
 
 /** The settings the owner and admins change; `name` also takes a new public name. */
 export type SettingChange =
-  | { name?: string; publicName?: string }
-  | { avatar: string }
-  | { joinType: JoinType }
-  | { friendType: GroupSettings['friendType'] }
-  | { muteType: MuteType };
+  { name?: string; publicName?: string } | { avatar: string } | { joinType: JoinType } | { friendType: GroupSettings['friendType'] } | { muteType: MuteType };
 
 type Work<T> = (tx: WriteTransaction, now: number) => Promise<T>;
 
@@ -41,7 +48,10 @@ export class GroupService {
   private readonly encodeNotice: GroupServiceOptions['encodeNotice'];
   private readonly now: () => number;
 
-  constructor(private readonly store: Store, options: GroupServiceOptions) {
+  constructor(
+    private readonly store: Store,
+    options: GroupServiceOptions,
+  ) {
     this.maxGroupMembers = options.maxGroupMembers;
     this.encodeNotice = options.encodeNotice;
     this.now = options.now ?? Date.now;
@@ -269,7 +279,12 @@ export class GroupService {
   /** A group notice: a group message (msgType 7) from the member who made the change, as dtalk wrote it. */
   private async notice(tx: WriteTransaction, groupId: number, from: string, kind: NoticeKind, fields: Record<string, unknown>, now: number): Promise<void> {
     const msg = this.encodeNotice(kind, { group: groupId, ...fields });
-    await tx.insertMessage(from, { channelType: ChannelType.ToGroup, msgId: `notice-${randomUUID()}`, targetId: String(groupId), msgType: NOTICE_MSG_TYPE, msg }, now, []);
+    await tx.insertMessage(
+      from,
+      { channelType: ChannelType.ToGroup, msgId: `notice-${randomUUID()}`, targetId: String(groupId), msgType: NOTICE_MSG_TYPE, msg },
+      now,
+      [],
+    );
   }
 
   private checkCap(memberNum: number): void {

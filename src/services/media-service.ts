@@ -44,7 +44,11 @@ export class MediaService {
   private readonly onStored: NonNullable<MediaServiceOptions['onStored']>;
   private readonly now: () => number;
 
-  constructor(private readonly catalog: MediaCatalog, private readonly storage: MediaStorage, options: MediaServiceOptions) {
+  constructor(
+    private readonly catalog: MediaCatalog,
+    private readonly storage: MediaStorage,
+    options: MediaServiceOptions,
+  ) {
     this.limits = options.limits;
     this.onStored = options.onStored ?? (() => undefined);
     this.now = options.now ?? Date.now;
@@ -153,9 +157,11 @@ export class MediaService {
   }
 
   private async openUpload(uid: string, uploadId: unknown, key: unknown): Promise<MediaUpload> {
-    if (typeof uploadId !== 'string' || !/^[0-9a-f]{32}$/.test(uploadId)) throw AppError.invalidParams('uploadId must be the uploadId init-multipart-upload returned');
+    if (typeof uploadId !== 'string' || !/^[0-9a-f]{32}$/.test(uploadId))
+      throw AppError.invalidParams('uploadId must be the uploadId init-multipart-upload returned');
     const upload = await this.catalog.getUpload(uploadId);
-    if (!upload || upload.expiresAt <= this.now()) throw AppError.notFound(`upload ${uploadId} does not exist or has expired: begin again with init-multipart-upload`);
+    if (!upload || upload.expiresAt <= this.now())
+      throw AppError.notFound(`upload ${uploadId} does not exist or has expired: begin again with init-multipart-upload`);
     if (upload.ownerId !== uid) throw AppError.permissionDenied(`upload ${uploadId} belongs to another user`);
     if (checkKey(key) !== upload.key) throw AppError.invalidParams(`key does not match the key of upload ${uploadId}`);
     return upload;

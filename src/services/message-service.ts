@@ -41,7 +41,10 @@ export class MessageService {
   private readonly onStored: (message: StoredMessage) => void;
   private readonly now: () => number;
 
-  constructor(private readonly store: Store, options: MessageServiceOptions) {
+  constructor(
+    private readonly store: Store,
+    options: MessageServiceOptions,
+  ) {
     this.revokeWindowMs = options.revokeWindowMs;
     this.onStored = options.onStored ?? (() => undefined);
     this.now = options.now ?? Date.now;

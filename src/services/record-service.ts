@@ -13,13 +13,18 @@ export interface StreamPage {
 function encodedSize(event: StreamEvent): number {
   if (event.kind !== 'message') return JSON.stringify(event.data).length + 48;
   const { message } = event;
-  return (message.msg?.length ?? 0) + message.msgId.length + message.senderId.length + message.targetId.length + JSON.stringify(message.source ?? {}).length + 64;
+  return (
+    (message.msg?.length ?? 0) + message.msgId.length + message.senderId.length + message.targetId.length + JSON.stringify(message.source ?? {}).length + 64
+  );
 }
 
 /** Reading: the caller's event stream (sync) and conversation history. */
 export class RecordService {
   /** `maxPageBytes`: the most a sync page holds, in bytes of its records (before base64). */
-  constructor(private readonly store: Store, private readonly options: { maxPageBytes: number }) {}
+  constructor(
+    private readonly store: Store,
+    private readonly options: { maxPageBytes: number },
+  ) {}
 
   /**
    * At most `count` events, and at most about `maxPageBytes` of them: a page is cut early (has_more) rather

@@ -28,7 +28,10 @@ export async function currentMembers(db: Knex, groupId: number, uids: string[]):
 
 /** Every current member: the owner first, then admins, then by join. */
 export async function listMembers(db: Knex, groupId: number): Promise<Membership[]> {
-  const rows: MembershipRow[] = await db('memberships').where({ group_id: groupId }).whereNull('left_id').orderBy([{ column: 'member_type', order: 'desc' }, 'joined_id', 'uid']);
+  const rows: MembershipRow[] = await db('memberships')
+    .where({ group_id: groupId })
+    .whereNull('left_id')
+    .orderBy([{ column: 'member_type', order: 'desc' }, 'joined_id', 'uid']);
   return rows.map(toMembership);
 }
 
@@ -59,12 +62,19 @@ export async function describeGroups(db: Knex, groupIds: number[], uid: string, 
   const facts = new Map<number, GroupFacts>();
   for (const part of chunks(groupIds)) {
     // The owners and the user's own memberships, then the counts: two queries for any number of groups.
-    const rows: MembershipRow[] = await db('memberships').whereIn('group_id', part).whereNull('left_id').andWhere((q) => q.where('member_type', MemberType.Owner).orWhere('uid', uid));
+    const rows: MembershipRow[] = await db('memberships')
+      .whereIn('group_id', part)
+      .whereNull('left_id')
+      .andWhere((q) => q.where('member_type', MemberType.Owner).orWhere('uid', uid));
     const counts: Array<{ group_id: number | string; admins: number | string | null; muted: number | string | null }> = await db('memberships')
       .whereIn('group_id', part)
       .whereNull('left_id')
       .groupBy('group_id')
-      .select('group_id', db.raw('sum(case when member_type = ? then 1 else 0 end) as admins', [MemberType.Admin]), db.raw('sum(case when muted_until > ? then 1 else 0 end) as muted', [now]));
+      .select(
+        'group_id',
+        db.raw('sum(case when member_type = ? then 1 else 0 end) as admins', [MemberType.Admin]),
+        db.raw('sum(case when muted_until > ? then 1 else 0 end) as muted', [now]),
+      );
     const byGroup = new Map<number, { owner?: Membership; person?: Membership }>();
     for (const membership of rows.map(toMembership)) {
       const entry = byGroup.get(membership.groupId) ?? {};
@@ -76,7 +86,12 @@ export async function describeGroups(db: Knex, groupIds: number[], uid: string, 
       const groupId = Number(count.group_id);
       const entry = byGroup.get(groupId);
       if (!entry?.owner) continue;
-      facts.set(groupId, { owner: entry.owner, ...(entry.person && { person: entry.person }), adminNum: Number(count.admins ?? 0), muteNum: Number(count.muted ?? 0) });
+      facts.set(groupId, {
+        owner: entry.owner,
+        ...(entry.person && { person: entry.person }),
+        adminNum: Number(count.admins ?? 0),
+        muteNum: Number(count.muted ?? 0),
+      });
     }
   }
   return facts;
@@ -95,9 +110,22 @@ export async function createGroup(w: WriteContext, group: NewGroup, memberIds: s
   const { ownerId, createdAt } = group;
   const uids = [ownerId, ...memberIds.filter((uid) => uid !== ownerId)];
   const id = w.ids.take();
-  await insertEventRows(w, { id, kind: 'join', mid: null, group_id: id, actor: ownerId, data: JSON.stringify({ uids, time: createdAt }), created_at: createdAt }, []);
+  await insertEventRows(
+    w,
+    { id, kind: 'join', mid: null, group_id: id, actor: ownerId, data: JSON.stringify({ uids, time: createdAt }), created_at: createdAt },
+    [],
+  );
   const settings = Object.fromEntries(Object.entries(SETTING_COLUMNS).map(([field, column]) => [column, group[field as keyof GroupSettings]]));
-  await w.trx('groups').insert({ id, ...settings, mark_id: group.markId, owner_id: ownerId, member_num: uids.length, created_at: createdAt, group_type: group.groupType, aes_key: group.key });
+  await w.trx('groups').insert({
+    id,
+    ...settings,
+    mark_id: group.markId,
+    owner_id: ownerId,
+    member_num: uids.length,
+    created_at: createdAt,
+    group_type: group.groupType,
+    aes_key: group.key,
+  });
   await addMembers(w.trx, id, [ownerId], MemberType.Owner, id);
   await addMembers(w.trx, id, uids.slice(1), MemberType.Normal, id);
   return { ...group, id, memberNum: uids.length };
@@ -121,7 +149,12 @@ export async function closeMemberships(trx: Knex, groupId: number, leftId: numbe
 }
 
 /** Updates the current memberships of `uids`: their type, mute deadline or name. */
-export async function updateMembers(trx: Knex, groupId: number, uids: string[], changes: Partial<Pick<Membership, 'memberType' | 'mutedUntil' | 'memberName'>>): Promise<void> {
+export async function updateMembers(
+  trx: Knex,
+  groupId: number,
+  uids: string[],
+  changes: Partial<Pick<Membership, 'memberType' | 'mutedUntil' | 'memberName'>>,
+): Promise<void> {
   const update = {
     ...(changes.memberType !== undefined && { member_type: changes.memberType }),
     ...(changes.mutedUntil !== undefined && { muted_until: changes.mutedUntil }),

@@ -25,7 +25,10 @@ export interface KnexStoreOptions {
 export class KnexStore implements Store {
   private readonly groupCommit: GroupCommit<KnexWriteTransaction>;
 
-  constructor(private readonly db: Knex, private readonly options: KnexStoreOptions) {
+  constructor(
+    private readonly db: Knex,
+    private readonly options: KnexStoreOptions,
+  ) {
     const isPostgres = db.client.config.client === 'pg';
     this.groupCommit = new GroupCommit({
       maxBatch: options.maxBatch,

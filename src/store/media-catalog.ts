@@ -57,7 +57,9 @@ export class KnexMediaCatalog implements MediaCatalog {
 
   async finishObject(key: string, ownerId: string, stored: { size: number; etag: string; contentType: string }, now: number): Promise<void> {
     await guarded(
-      this.db('media_objects').where({ key, owner_id: ownerId }).update({ size: stored.size, etag: stored.etag, content_type: stored.contentType, updated_at: now }),
+      this.db('media_objects')
+        .where({ key, owner_id: ownerId })
+        .update({ size: stored.size, etag: stored.etag, content_type: stored.contentType, updated_at: now }),
     );
   }
 

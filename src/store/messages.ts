@@ -18,7 +18,13 @@ export async function getMessage(db: Knex, mid: number): Promise<StoredMessage |
  * Stores a message under a new id with its event (and, for a private message, its inbox rows), unless the sender
  * already stored one under its msgId: undefined then.
  */
-export async function insertMessage(w: WriteContext, senderId: string, message: OutgoingMessage, createdAt: number, recipients: string[]): Promise<StoredMessage | undefined> {
+export async function insertMessage(
+  w: WriteContext,
+  senderId: string,
+  message: OutgoingMessage,
+  createdAt: number,
+  recipients: string[],
+): Promise<StoredMessage | undefined> {
   const { trx } = w;
   const mid = w.ids.take();
   const group = message.channelType === ChannelType.ToGroup;
@@ -29,7 +35,10 @@ export async function insertMessage(w: WriteContext, senderId: string, message: 
   if (w.isPostgres) {
     // One statement, one round trip: the event and inbox rows follow only when the message row went in.
     const first = insertRow.toSQL();
-    const inbox = uids.length === 0 ? '' : `, i as (insert into inbox (uid, id) select r.uid, m.mid from m cross join (values ${uids.map(() => '(cast(? as varchar))').join(', ')}) as r(uid))`;
+    const inbox =
+      uids.length === 0
+        ? ''
+        : `, i as (insert into inbox (uid, id) select r.uid, m.mid from m cross join (values ${uids.map(() => '(cast(? as varchar))').join(', ')}) as r(uid))`;
     const result = await trx.raw(
       `with m as (${first.sql}), e as (insert into events (id, kind, mid, group_id, actor, created_at) select mid, 'message', mid, ?, ?, ? from m)${inbox} select mid from m`,
       [...first.bindings, groupId, senderId, createdAt, ...uids],
@@ -83,7 +92,11 @@ export async function insertMessagesInBulk(w: WriteContext, entries: BulkMessage
     events.push({ id: mid, kind: 'message', mid, group_id: groupId, actor: senderId, data: null, created_at: createdAt });
     for (const uid of new Set(recipients)) inbox.push({ uid, id: mid });
   }
-  for (const [table, rows] of [['messages', messages], ['events', events], ['inbox', inbox]] as const) {
+  for (const [table, rows] of [
+    ['messages', messages],
+    ['events', events],
+    ['inbox', inbox],
+  ] as const) {
     if (rows.length === 0) continue;
     if (!w.isPostgres) {
       for (const part of chunks<object>(rows)) await w.trx(table).insert(part);
@@ -162,8 +175,13 @@ export async function groupHistory(db: Knex, groupId: number, fromId: number, be
 
 /** A conversation's messages with fromId <= mid < beforeId (or the newest), newest first; revoked ones left out. */
 async function history(db: Knex, conversation: string, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]> {
-  const query = db('messages as m').select(MESSAGE_COLUMNS).where('m.conversation', conversation).whereNull('m.revoked_at').orderBy('m.mid', 'desc').limit(limit);
+  const query = db('messages as m')
+    .select(MESSAGE_COLUMNS)
+    .where('m.conversation', conversation)
+    .whereNull('m.revoked_at')
+    .orderBy('m.mid', 'desc')
+    .limit(limit);
   if (fromId > 0) query.andWhere('m.mid', '>=', fromId);
   if (beforeId !== undefined) query.andWhere('m.mid', '<', beforeId);
-  return (await query as MessageRow[]).map(toMessage);
+  return ((await query) as MessageRow[]).map(toMessage);
 }

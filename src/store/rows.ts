@@ -2,7 +2,18 @@
  * The tables' rows and their mapping to domain objects: the one place that knows column names, and where
  * 64-bit integers (strings from pg, numbers from SQLite) become numbers.
  */
-import { MemberType, type ChannelType, type FriendType, type Group, type GroupSettings, type JoinType, type Membership, type MuteType, type StoredMessage, type StreamEvent } from '../domain.js';
+import {
+  MemberType,
+  type ChannelType,
+  type FriendType,
+  type Group,
+  type GroupSettings,
+  type JoinType,
+  type Membership,
+  type MuteType,
+  type StoredMessage,
+  type StreamEvent,
+} from '../domain.js';
 
 export interface MessageRow {
   mid: number | string;
@@ -158,7 +169,16 @@ export function chunks<T>(items: T[]): T[][] {
 }
 
 export const MESSAGE_COLUMNS = [
-  'm.mid', 'm.channel_type', 'm.msg_id', 'm.sender_id', 'm.target_id', 'm.msg_type', 'm.msg', 'm.source',
-  'm.reference', 'm.created_at', 'm.revoked_by', 'm.revoked_at',
+  'm.mid',
+  'm.channel_type',
+  'm.msg_id',
+  'm.sender_id',
+  'm.target_id',
+  'm.msg_type',
+  'm.msg',
+  'm.source',
+  'm.reference',
+  'm.created_at',
+  'm.revoked_by',
+  'm.revoked_at',
 ];
-

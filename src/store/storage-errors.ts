@@ -19,4 +19,3 @@ export async function guarded<T>(operation: Promise<T>): Promise<T> {
     throw isStorageUnavailable(err) ? AppError.storageUnavailable(err) : err;
   }
 }
-

@@ -35,7 +35,15 @@ export async function appendEvent(
   recipients: string[],
 ): Promise<number> {
   const id = w.ids.take();
-  const row: EventRow = { id, kind: event.kind, mid: event.mid ?? null, group_id: event.groupId ?? null, actor: event.actor, data: JSON.stringify(event.data), created_at: event.createdAt };
+  const row: EventRow = {
+    id,
+    kind: event.kind,
+    mid: event.mid ?? null,
+    group_id: event.groupId ?? null,
+    actor: event.actor,
+    data: JSON.stringify(event.data),
+    created_at: event.createdAt,
+  };
   await insertEventRows(w, row, [...new Set(recipients)]);
   return id;
 }

@@ -55,7 +55,9 @@ export class KnexWriteTransaction implements WriteTransaction {
   /** Many new messages at once, for loading a data set: see messages.insertMessagesInBulk. */
   async insertMessagesInBulk(entries: messages.BulkMessage[]): Promise<number[]> {
     const mids = await messages.insertMessagesInBulk(this.w, entries);
-    entries.forEach(({ message, recipients }, i) => this.committed.push(message.channelType === 1 ? { id: mids[i]!, groupId: Number(message.targetId) } : { id: mids[i]!, uids: recipients }));
+    entries.forEach(({ message, recipients }, i) =>
+      this.committed.push(message.channelType === 1 ? { id: mids[i]!, groupId: Number(message.targetId) } : { id: mids[i]!, uids: recipients }),
+    );
     return mids;
   }
 

@@ -197,17 +197,28 @@ function describe(record) {
   // A body the server cannot read (dtalk clients encrypt end to end) comes as content null and msg.
   if (c === null) return '[encrypted message]';
   switch (record.msgType) {
-    case MsgType.Text: return c.content ?? '';
-    case MsgType.Audio: return `[audio, ${c.time ?? 0} s]`;
-    case MsgType.Image: return `[image] ${c.mediaUrl ?? ''}`;
-    case MsgType.Video: return `[video] ${c.mediaUrl ?? ''}`;
-    case MsgType.File: return `[file] ${c.name ?? c.mediaUrl ?? ''}`;
-    case MsgType.Card: return `[bank card] ${c.bank ?? ''} ${c.name ?? ''}`;
-    case MsgType.Forward: return `[${(c.items ?? []).length} forwarded messages]`;
-    case MsgType.Transfer: return `[transfer] ${c.coinName ?? ''}`;
-    case MsgType.RedPacket: return `[red packet] ${c.remark ?? ''}`;
-    case MsgType.ContactCard: return `[contact] ${c.name ?? c.id ?? ''}`;
-    default: return `[message of type ${record.msgType}]`;
+    case MsgType.Text:
+      return c.content ?? '';
+    case MsgType.Audio:
+      return `[audio, ${c.time ?? 0} s]`;
+    case MsgType.Image:
+      return `[image] ${c.mediaUrl ?? ''}`;
+    case MsgType.Video:
+      return `[video] ${c.mediaUrl ?? ''}`;
+    case MsgType.File:
+      return `[file] ${c.name ?? c.mediaUrl ?? ''}`;
+    case MsgType.Card:
+      return `[bank card] ${c.bank ?? ''} ${c.name ?? ''}`;
+    case MsgType.Forward:
+      return `[${(c.items ?? []).length} forwarded messages]`;
+    case MsgType.Transfer:
+      return `[transfer] ${c.coinName ?? ''}`;
+    case MsgType.RedPacket:
+      return `[red packet] ${c.remark ?? ''}`;
+    case MsgType.ContactCard:
+      return `[contact] ${c.name ?? c.id ?? ''}`;
+    default:
+      return `[message of type ${record.msgType}]`;
   }
 }
 
@@ -215,12 +226,22 @@ function groupNotice({ event, groupId, uids, memberType, memberMuteTime }) {
   const who = uids.map((uid) => (uid === session.uid ? 'you' : uid)).join(', ');
   const name = groupName(String(groupId));
   switch (event) {
-    case 'join': return `${who} joined #${name}`;
-    case 'leave': return `${who} left #${name}`;
-    case 'disband': return `#${name} was disbanded`;
-    case 'muteTime': return `${who} ${memberMuteTime === 0 ? 'may post again' : 'muted'} in #${name}`;
-    case 'name': case 'avatar': case 'joinType': case 'friendType': case 'muteType': return `#${name}: ${event} changed`;
-    default: return `${who} became ${memberType === 1 ? 'an admin' : memberType === 2 ? 'the owner' : 'a member'} of #${name}`;
+    case 'join':
+      return `${who} joined #${name}`;
+    case 'leave':
+      return `${who} left #${name}`;
+    case 'disband':
+      return `#${name} was disbanded`;
+    case 'muteTime':
+      return `${who} ${memberMuteTime === 0 ? 'may post again' : 'muted'} in #${name}`;
+    case 'name':
+    case 'avatar':
+    case 'joinType':
+    case 'friendType':
+    case 'muteType':
+      return `#${name}: ${event} changed`;
+    default:
+      return `${who} became ${memberType === 1 ? 'an admin' : memberType === 2 ? 'the owner' : 'a member'} of #${name}`;
   }
 }
 
@@ -298,7 +319,9 @@ onSubmit('send-form', 'send-error', async () => {
 });
 
 onSubmit('group-form', 'group-error', async () => {
-  const memberIds = $('group-members').value.split(/[\s,]+/).filter(Boolean);
+  const memberIds = $('group-members')
+    .value.split(/[\s,]+/)
+    .filter(Boolean);
   await session.client.createGroup({ name: $('group-name').value.trim(), memberIds });
   $('group-name').value = $('group-members').value = '';
   await refreshGroups();

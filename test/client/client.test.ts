@@ -60,7 +60,10 @@ describeOnEngines('typed client: HTTP', (engine) => {
     const a = await clientOf(alice);
     const proto = codec.encodePush({ channelType: 0, msgId: 'p-1', targetId: bob, msgType: 1, msg: encodeText('plain proto') });
     const plain = await a.pushProto(proto);
-    const framed = await a.pushProto(codec.encodeCometFrame(codec.encodePush({ channelType: 0, msgId: 'p-2', targetId: bob, msgType: 1, msg: encodeText('framed') })), { framed: true });
+    const framed = await a.pushProto(
+      codec.encodeCometFrame(codec.encodePush({ channelType: 0, msgId: 'p-2', targetId: bob, msgType: 1, msg: encodeText('framed') })),
+      { framed: true },
+    );
     assert.ok(framed.logId > plain.logId);
     // The same bytes are a repeat of p-1, whatever path they take.
     assert.deepEqual(await a.pushProto(proto), plain);
@@ -107,7 +110,16 @@ describeOnEngines('typed client: HTTP', (engine) => {
     assert.deepEqual(older, {
       record_count: 1,
       records: [
-        { logId: String(one.logId), msgId: older.records[0]!.msgId, channelType: 0, fromId: alice, targetId: bob, msgType: 1, content: { content: 'one', mention: [bob] }, createTime: one.datetime },
+        {
+          logId: String(one.logId),
+          msgId: older.records[0]!.msgId,
+          channelType: 0,
+          fromId: alice,
+          targetId: bob,
+          msgType: 1,
+          content: { content: 'one', mention: [bob] },
+          createTime: one.datetime,
+        },
       ],
     });
 
@@ -118,7 +130,10 @@ describeOnEngines('typed client: HTTP', (engine) => {
     await a.revoke(one.logId);
     await a.revoke(one.logId); // already revoked: succeeds
     await chatlogError(b.focus(one.logId), ResultCode.NotFound, 404);
-    assert.deepEqual((await b.history({ targetId: alice, count: 10 })).records.map((record) => record.logId), [String(two.logId)]);
+    assert.deepEqual(
+      (await b.history({ targetId: alice, count: 10 })).records.map((record) => record.logId),
+      [String(two.logId)],
+    );
   });
 
   it('runs the group endpoints: create, invite, roles, mute, settings, info, list, members, history, remove, owner, exit, disband', async () => {
@@ -134,11 +149,17 @@ describeOnEngines('typed client: HTTP', (engine) => {
     const a = await clientOf(ann, chatlog().urls.length - 1);
     const info: GroupInfo = await a.groupInfo(id);
     assert.deepEqual([info.key, info.person, info.adminNum], [created.key, member(ann, 1), 1]);
-    assert.deepEqual((await a.groupList()).map((group) => group.id), [id]);
+    assert.deepEqual(
+      (await a.groupList()).map((group) => group.id),
+      [id],
+    );
     assert.deepEqual((await a.groupMembers(id)).members, [member(owner, 2), member(ann, 1), member(ben, 0), member(cid, 0)]);
     const [muted] = await a.muteMembers(id, [cid], 60_000);
     assert.ok(muted!.memberMuteTime > Date.now());
-    assert.deepEqual((await a.mutedMembers(id)).map((m) => m.memberId), [cid]);
+    assert.deepEqual(
+      (await a.mutedMembers(id)).map((m) => m.memberId),
+      [cid],
+    );
     await a.updateGroup(id, { muteType: 1 });
     await o.setMemberName(id, 'boss');
     assert.equal((await o.groupMember(id, owner)).memberName, 'boss');
@@ -150,7 +171,10 @@ describeOnEngines('typed client: HTTP', (engine) => {
     const sent = await a.push({ channelType: 1, targetId: String(id), msgType: 1, content: { content: 'hi team' } });
     const b = await clientOf(ben);
     const history = await b.groupHistory({ groupId: id, count: 10 });
-    assert.deepEqual(history.records.filter((record) => record.msgType === 1).map((record) => [record.logId, record.channelType, record.targetId]), [[String(sent.logId), 1, String(id)]]);
+    assert.deepEqual(
+      history.records.filter((record) => record.msgType === 1).map((record) => [record.logId, record.channelType, record.targetId]),
+      [[String(sent.logId), 1, String(id)]],
+    );
     assert.deepEqual(await b.focus(sent.logId, 1), { currentNum: 1 });
     await o.revoke(sent.logId, 1); // the owner may revoke anyone's message
 

@@ -62,7 +62,10 @@ export interface FakeResponse {
 }
 
 /** A fetch that records its requests and answers each with `answer(url, init)`. */
-export function fakeFetch(answer: (url: string, init: RequestInitLike) => FakeResponse): { fetch: FetchLike; requests: Array<{ url: string; init: RequestInitLike }> } {
+export function fakeFetch(answer: (url: string, init: RequestInitLike) => FakeResponse): {
+  fetch: FetchLike;
+  requests: Array<{ url: string; init: RequestInitLike }>;
+} {
   const requests: Array<{ url: string; init: RequestInitLike }> = [];
   const fetch: FetchLike = async (url, init) => {
     requests.push({ url, init });

@@ -97,7 +97,10 @@ describeOnEngines('typed client: subscribe', (engine: Engine) => {
     await eventually(() => s.events.length >= expected.length, 'six events');
     assert.deepEqual(s.ids(), expected);
     // The group's creation is its join, then the group notice (msgType 7) dtalk clients show.
-    assert.deepEqual(s.events.map((event) => event.type), ['message', 'message', 'revoke', 'focus', 'group', 'message']);
+    assert.deepEqual(
+      s.events.map((event) => event.type),
+      ['message', 'message', 'revoke', 'focus', 'group', 'message'],
+    );
     const [m, , revoke, focus, join] = s.events as [ChatlogEvent, ChatlogEvent, ChatlogEvent, ChatlogEvent, ChatlogEvent];
     assert.ok(m.type === 'message' && m.record.msgType === 1);
     assert.equal(m.record.content?.content, 'hello bob');
@@ -129,10 +132,14 @@ describeOnEngines('typed client: subscribe', (engine: Engine) => {
     const b = await chatlog().client(bob);
     const before = await sendTexts(a, bob, 2);
     const reconnect = gate();
-    const s = subscriber(chatlog().urls[last()]!, async () => {
-      await reconnect.wait();
-      return tokenOf(bob)();
-    }, 0);
+    const s = subscriber(
+      chatlog().urls[last()]!,
+      async () => {
+        await reconnect.wait();
+        return tokenOf(bob)();
+      },
+      0,
+    );
     subscriptions.push(s.subscription);
     await eventually(() => s.ready.length === 1, 'ready after the replay');
     assert.deepEqual(s.ids(), before, 'the replay from since 0');
@@ -159,7 +166,11 @@ describeOnEngines('typed client: subscribe', (engine: Engine) => {
     const tracked = trackedWebSocket();
     const errors: Array<{ error: unknown; fatal: boolean }> = [];
     const client = new ChatlogClient({ baseUrl: chatlog().urls[0]!, token: 'not-a-jwt', WebSocket: tracked.WebSocket });
-    const subscription = client.subscribe({ onEvent: () => assert.fail('no events'), onError: (error, fatal) => errors.push({ error, fatal }), minDelayMs: 50 });
+    const subscription = client.subscribe({
+      onEvent: () => assert.fail('no events'),
+      onError: (error, fatal) => errors.push({ error, fatal }),
+      minDelayMs: 50,
+    });
     subscriptions.push(subscription);
     await eventually(() => errors.length === 1, 'the credentials error');
     assert.ok(errors[0]!.error instanceof ChatlogError);

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict';
 import { ChatlogClient, type ChatlogEvent, type Subscription } from '../../src/client/index.js';
 import { eventually, fakeFetch, fakeWebSocket } from './fakes.js';
 
-const message = (id: number) => ({ type: 'message', id, record: { logId: String(id), msgId: `m${id}`, channelType: 0, fromId: 'a', targetId: 'b', msgType: 1, content: { content: `#${id}` }, createTime: id } });
+const message = (id: number) => ({
+  type: 'message',
+  id,
+  record: { logId: String(id), msgId: `m${id}`, channelType: 0, fromId: 'a', targetId: 'b', msgType: 1, content: { content: `#${id}` }, createTime: id },
+});
 
 /** A subscription over a fake WebSocket; `events` collects the ids delivered. */
 function harness(options: { since?: number; token?: string | (() => string); pingIntervalMs?: number; fetchResult?: number } = {}) {
@@ -85,7 +89,10 @@ describe('typed client: subscribe (fake WebSocket)', () => {
     await eventually(() => h.sockets.length === 3, 'a second reconnection');
     assert.equal(h.sockets[2]!.url.searchParams.get('since'), '12');
     assert.deepEqual(h.ids(), [3, 5, 8, 12]);
-    assert.deepEqual(h.events.map((event) => event.type), ['message', 'revoke', 'focus', 'group']);
+    assert.deepEqual(
+      h.events.map((event) => event.type),
+      ['message', 'revoke', 'focus', 'group'],
+    );
     assert.deepEqual(h.disconnects, [4008, 1011]);
     assert.equal(h.errors.length, 2, 'the frames that were not JSON objects are reported');
   });

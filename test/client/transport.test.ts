@@ -32,7 +32,10 @@ describe('typed client: requests and errors (fake fetch)', () => {
     const client = new ChatlogClient({ baseUrl: 'http://h', token: 'tok', fetch });
     const error = await client.sync({ count: 1 }).catch((err: unknown) => err);
     assert.ok(error instanceof ChatlogError);
-    assert.deepEqual({ code: error.code, status: error.status, message: error.message, retryAfter: error.retryAfter }, { code: -1029, status: 429, message: 'slow down', retryAfter: 7 });
+    assert.deepEqual(
+      { code: error.code, status: error.status, message: error.message, retryAfter: error.retryAfter },
+      { code: -1029, status: 429, message: 'slow down', retryAfter: 7 },
+    );
   });
 
   it('reads Retry-After as seconds or as an HTTP date', () => {

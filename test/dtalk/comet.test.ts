@@ -6,7 +6,11 @@ import { uniqueUid, useChatlog } from '../helpers/server.js';
 import { SocketClient } from '../helpers/ws-client.js';
 
 describeOnEngines('the dtalk comet socket at GET /sub', (engine) => {
-  const chatlog = useChatlog(engine, { AUTH_DTALK_SIGNATURE: 'true', COMET_RESEND_INTERVAL: '300ms', COMET_MAX_RESENDS: '3', COMET_AUTH_TIMEOUT: '1s' }, engine.instances);
+  const chatlog = useChatlog(
+    engine,
+    { AUTH_DTALK_SIGNATURE: 'true', COMET_RESEND_INTERVAL: '300ms', COMET_MAX_RESENDS: '3', COMET_AUTH_TIMEOUT: '1s' },
+    engine.instances,
+  );
   const clients: CometClient[] = [];
   afterEach(() => clients.splice(0).forEach((client) => client.close()));
 
@@ -98,7 +102,10 @@ describeOnEngines('the dtalk comet socket at GET /sub', (engine) => {
     assert.deepEqual(revoke?.signal?.revoke, { mid: sent.data.logId, operator: aliceUid, self: true });
     assert.equal(revoke!.signal!.type, 1);
     const seqs = [...new Set(frames.map((f) => f.seq))];
-    assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b));
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+    );
   });
 
   it('gives /sub and /ws sockets of the same user the same events', async () => {

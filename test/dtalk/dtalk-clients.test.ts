@@ -10,7 +10,11 @@ const privateMessage = (targetId: string, text: string) =>
   codec.encodePush({ msgId: `m-${Math.random().toString(36).slice(2)}`, targetId, msgType: 1, msg: sealed(text) });
 
 describeOnEngines('dtalk clients on the comet socket', (engine) => {
-  const chatlog = useChatlog(engine, { AUTH_DTALK_SIGNATURE: 'true', COMET_RESEND_INTERVAL: '300ms', COMET_MAX_RESENDS: '3', COMET_AUTH_TIMEOUT: '2s' }, engine.instances);
+  const chatlog = useChatlog(
+    engine,
+    { AUTH_DTALK_SIGNATURE: 'true', COMET_RESEND_INTERVAL: '300ms', COMET_MAX_RESENDS: '3', COMET_AUTH_TIMEOUT: '2s' },
+    engine.instances,
+  );
   const devices: DtalkDevice[] = [];
   afterEach(() => devices.splice(0).forEach((device) => device.drop()));
   const first = () => chatlog().urls[0]!;
@@ -151,7 +155,12 @@ describeOnEngines('dtalk clients on the comet socket', (engine) => {
     await bobPhone.until(() => bobPhone.processedIds.length === 5);
     const receipts = () => alicePhone.processed.filter((record) => record.signal?.type === 0);
     await alicePhone.until(() => receipts().flatMap((r) => r.signal!.received!.logs).length === 5, 'receipts for all five');
-    assert.deepEqual(receipts().flatMap((r) => r.signal!.received!.logs).sort((a, b) => a - b), sent);
+    assert.deepEqual(
+      receipts()
+        .flatMap((r) => r.signal!.received!.logs)
+        .sort((a, b) => a - b),
+      sent,
+    );
     assert.ok(receipts().length < 5, `a burst of acknowledgements gave ${receipts().length} receipts`);
     // Acknowledged again on another device: nothing new.
     const bobDesktop = await device(bob, 'desktop');
@@ -182,7 +191,10 @@ describeOnEngines('dtalk clients on the comet socket', (engine) => {
     const bobPhone = await device(bob, 'phone', last());
     const created = await expectOk(alice.http(first()).post<{ id: number; key: string }>('/group/app/create-group', { name: 'team', memberIds: [bob.uid] }));
     const { groups } = await expectOk(bob.http(last()).post<{ groups: Array<{ idStr: string; key: string }> }>('/group/app/group-list', {}));
-    assert.deepEqual(groups.map((group) => [group.idStr, group.key]), [[String(created.id), created.key]]);
+    assert.deepEqual(
+      groups.map((group) => [group.idStr, group.key]),
+      [[String(created.id), created.key]],
+    );
 
     const aliceDesktop = await device(alice, 'desktop');
     const groupMessage = (text: string) =>
@@ -192,7 +204,10 @@ describeOnEngines('dtalk clients on the comet socket', (engine) => {
 
     // The phone got the join (SignInGroup, 10), the notice of it (msgType 7), then both messages, which it opens.
     await bobPhone.until(() => bobPhone.processed.filter((record) => record.common?.msgType === 1).length === 2, 'both group messages');
-    assert.deepEqual(bobPhone.processed.map((record) => record.signal?.type ?? record.common!.msgType), [10, 7, 1, 1]);
+    assert.deepEqual(
+      bobPhone.processed.map((record) => record.signal?.type ?? record.common!.msgType),
+      [10, 7, 1, 1],
+    );
     const texts = bobPhone.processed.filter((record) => record.common?.msgType === 1).map((record) => openGroupText(record.common!.msg, created.key));
     assert.deepEqual(texts, ['over the socket', 'over HTTP']);
 

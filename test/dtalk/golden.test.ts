@@ -109,7 +109,10 @@ describeOnEngines('golden wire data of the dtalk desktop client', (engine) => {
       }
 
       const sends = entries.filter((entry): entry is CometSend => entry.kind === 'comet.send' && entry.op === CometOp.SendMsg);
-      assert.ok([...acks.values()].every((mid) => mid > 0), 'every socket send was answered with its logId');
+      assert.ok(
+        [...acks.values()].every((mid) => mid > 0),
+        'every socket send was answered with its logId',
+      );
       const uploads = entries.filter((entry): entry is Http => entry.kind === 'http' && entry.path === '/record/push');
       const [encryptedSend, plainSend, awaySend] = sends;
       const [encryptedUpload] = uploads;
@@ -128,12 +131,18 @@ describeOnEngines('golden wire data of the dtalk desktop client', (engine) => {
       // "while you were away" was sent while bob's socket was closed; his next socket got it without a sync.
       const bobSocket = sockets.get('bob')!;
       const pushed = bobSocket.received().map((f) => codec.decodeStreamRecord(f.body));
-      assert.ok(pushed.some((record) => record.common?.mid === acks.get(awaySend!)), 'the message sent while bob was away reached his next socket');
+      assert.ok(
+        pushed.some((record) => record.common?.mid === acks.get(awaySend!)),
+        'the message sent while bob was away reached his next socket',
+      );
       // So did alice's recall of her first message, as the Revoke signal.
       assert.ok(pushed.some((record) => record.signal?.revoke?.mid === 1));
       // And the ciphertext reached his first socket byte for byte.
       const firstBobSocket = closed.find((comet) => comet !== sockets.get('alice'))!;
-      const live = firstBobSocket.received().map((f) => codec.decodeStreamRecord(f.body)).find((record) => record.common?.mid === acks.get(encryptedSend!));
+      const live = firstBobSocket
+        .received()
+        .map((f) => codec.decodeStreamRecord(f.body))
+        .find((record) => record.common?.mid === acks.get(encryptedSend!));
       assert.deepEqual(Buffer.from(live!.common!.msg), bodyOf(encryptedSend!));
     });
   });

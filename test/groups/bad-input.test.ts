@@ -23,7 +23,12 @@ describeOnEngines('groups: bad input', (engine) => {
     ['no memberIds to mute', '/group/app/member/muteTime', (id) => ({ id, memberIds: [], muteTime: 0 }), /^memberIds /],
     ['joinType 3', '/group/app/joinType', (id) => ({ id, joinType: 3 }), /^joinType /],
     ['muteType "1"', '/group/app/muteType', (id) => ({ id, muteType: '1' }), /^muteType /],
-    ['a name of 1025 characters', '/group/app/name', (id) => ({ id, name: 'x'.repeat(1025) }), /^name must be a string of at most 1024 characters of valid Unicode text without U\+0000$/],
+    [
+      'a name of 1025 characters',
+      '/group/app/name',
+      (id) => ({ id, name: 'x'.repeat(1025) }),
+      /^name must be a string of at most 1024 characters of valid Unicode text without U\+0000$/,
+    ],
     ['a missing inviterId', '/group/app/join-group', (id) => ({ id }), /^inviterId is required$/],
     ['memberIds that is not an array', '/app/group-remove', (id) => ({ id, memberIds: 'bob' }), /^memberIds must be an array of uids/],
     ['memberIds with an empty id', '/app/group-remove', (id) => ({ id, memberIds: ['ok', ''] }), /^memberIds\.1 must be a uid/],

@@ -71,7 +71,10 @@ describeOnEngines('groups: the dtalk group API at /group/app', (engine) => {
     assert.match(created.key!, /^[0-9a-f]{32}$/);
     const info = await expectOk(post<Info>('member', 'group-info', {}));
     const { groups } = await expectOk(g.member.post<{ groups: Info[] }>('/group/app/group-list', {}));
-    assert.deepEqual(groups.map((group) => group.key), [info.key, created.key]);
+    assert.deepEqual(
+      groups.map((group) => group.key),
+      [info.key, created.key],
+    );
     assert.notEqual(info.key, created.key);
     for (const role of ['owner', 'member', 'stranger', 'former'] as const) {
       const pub = await expectOk(post<Info>(role, 'group-pub-info', {}));
@@ -83,7 +86,10 @@ describeOnEngines('groups: the dtalk group API at /group/app', (engine) => {
   it('shows anyone the public face of a group, with person only for a member', async () => {
     await expectOk(post('owner', 'name', { name: 'c2VjcmV0', publicName: 'Team' }));
     const pub = await expectOk(post<Info>('stranger', 'group-pub-info', {}));
-    assert.deepEqual([pub.publicName, pub.name, pub.memberNum, pub.status, pub.owner.memberId, pub.person], ['Team', 'c2VjcmV0', 3, 0, g.uids.owner, undefined]);
+    assert.deepEqual(
+      [pub.publicName, pub.name, pub.memberNum, pub.status, pub.owner.memberId, pub.person],
+      ['Team', 'c2VjcmV0', 3, 0, g.uids.owner, undefined],
+    );
     assert.equal((await expectOk(post<Info>('member', 'group-pub-info', {}))).person?.memberId, g.uids.member);
     await expectOk(post('owner', 'group-disband', {}));
     assert.equal((await expectOk(post<Info>('stranger', 'group-pub-info', {}))).status, 2);
@@ -122,12 +128,18 @@ describeOnEngines('groups: the dtalk group API at /group/app', (engine) => {
   it('mutes a normal member for a time, refusing their posts until then, and lists them; 0 lifts the mute', async () => {
     const before = Date.now();
     const { members } = await expectOk(post<{ members: Member[] }>('admin', 'member/muteTime', { memberIds: [g.uids.member], muteTime: 600_000 }));
-    assert.deepEqual(members.map((m) => m.memberId), [g.uids.member]);
+    assert.deepEqual(
+      members.map((m) => m.memberId),
+      [g.uids.member],
+    );
     assert.ok(members[0]!.memberMuteTime >= before + 600_000 && members[0]!.memberMuteTime <= Date.now() + 600_000);
     const refused = await g.member.sendGroupText(g.groupId, 'may I?');
     assert.deepEqual([refused.status, refused.result], [403, -1019]);
     assert.match(refused.message, /muted/);
-    assert.deepEqual((await expectOk(post<{ members: Member[] }>('member', 'mute-list', {}))).members.map((m) => m.memberId), [g.uids.member]);
+    assert.deepEqual(
+      (await expectOk(post<{ members: Member[] }>('member', 'mute-list', {}))).members.map((m) => m.memberId),
+      [g.uids.member],
+    );
     assert.equal((await expectOk(post<Info>('owner', 'group-info', {}))).muteNum, 1);
     await expectOk(post('owner', 'member/muteTime', { memberIds: [g.uids.member], muteTime: 0 }));
     assert.equal((await g.member.sendGroupText(g.groupId, 'thanks')).result, 0);
@@ -212,7 +224,12 @@ describeOnEngines('groups: the dtalk group API at /group/app', (engine) => {
   });
 
   it('answers group-member-info for members, and -1007 for a memberId not in the group', async () => {
-    assert.deepEqual(await expectOk(post<Member>('member', 'group-member-info', { memberId: g.uids.admin })), { memberId: g.uids.admin, memberName: '', memberType: 1, memberMuteTime: 0 });
+    assert.deepEqual(await expectOk(post<Member>('member', 'group-member-info', { memberId: g.uids.admin })), {
+      memberId: g.uids.admin,
+      memberName: '',
+      memberType: 1,
+      memberMuteTime: 0,
+    });
     assert.equal((await post('member', 'group-member-info', { memberId: g.uids.former })).result, -1007);
     for (const role of ['former', 'stranger'] as const) assert.equal((await post(role, 'group-member-info', { memberId: g.uids.owner })).result, -1019);
   });
@@ -278,8 +295,14 @@ describeOnEngines('groups: the dtalk group API at /group/app', (engine) => {
     const late = await chatlog().client(uniqueUid('late'));
     await expectOk(late.post('/group/app/join-group', { id: g.groupId, inviterId: g.uids.member }));
     const records = await late.syncAll();
-    assert.deepEqual(records.map((record) => record.signal?.type ?? record.common?.msgType), [10, 7]);
-    assert.deepEqual((await expectOk(late.groupHistory({ groupId: g.groupId, count: 100 }))).records.map((record) => record.msgType), [7]);
+    assert.deepEqual(
+      records.map((record) => record.signal?.type ?? record.common?.msgType),
+      [10, 7],
+    );
+    assert.deepEqual(
+      (await expectOk(late.groupHistory({ groupId: g.groupId, count: 100 }))).records.map((record) => record.msgType),
+      [7],
+    );
   });
 });
 
@@ -305,7 +328,9 @@ describeOnEngines('groups: group events on every path', (engine) => {
     await ws.until((client) => client.events.length >= synced.length);
     assert.deepEqual(ws.eventIds, synced);
     await comet.until((frames) => new Set(frames.filter((f) => f.op === CometOp.ReceiveMsg).map((f) => f.seq)).size >= synced.length);
-    const pushed = [...new Map(comet.received().map((f) => [f.seq, codec.decodeStreamRecord(f.body)])).values()].map((record) => record.common?.mid ?? record.signal!.sid);
+    const pushed = [...new Map(comet.received().map((f) => [f.seq, codec.decodeStreamRecord(f.body)])).values()].map(
+      (record) => record.common?.mid ?? record.signal!.sid,
+    );
     assert.deepEqual(pushed, synced);
     assert.deepEqual(
       ws.events.filter((frame) => frame.type === 'group').map((frame) => frame.event),

@@ -75,15 +75,43 @@ describeOnEngines('groups: membership and roles', (engine) => {
   });
 
   it('shows group-info and group-member-list to members, -1019 to a former member and a stranger', async () => {
-    const info = await expectOk(g.member.post<{ owner: { memberId: string }; person: { memberId: string }; memberNum: number }>('/app/group-info', { id: String(g.groupId) }));
+    const info = await expectOk(
+      g.member.post<{ owner: { memberId: string }; person: { memberId: string }; memberNum: number }>('/app/group-info', { id: String(g.groupId) }),
+    );
     assert.deepEqual(Object.keys(info).sort(), [
-      'adminNum', 'avatar', 'createTime', 'friendType', 'groupType', 'id', 'idStr', 'introduce', 'joinType', 'key', 'markId', 'maximum',
-      'memberNum', 'members', 'muteNum', 'muteType', 'name', 'owner', 'person', 'publicName', 'status',
+      'adminNum',
+      'avatar',
+      'createTime',
+      'friendType',
+      'groupType',
+      'id',
+      'idStr',
+      'introduce',
+      'joinType',
+      'key',
+      'markId',
+      'maximum',
+      'memberNum',
+      'members',
+      'muteNum',
+      'muteType',
+      'name',
+      'owner',
+      'person',
+      'publicName',
+      'status',
     ]);
     assert.equal(info.owner.memberId, g.uids.owner);
     assert.equal(info.person.memberId, g.uids.member);
     assert.equal(info.memberNum, 3);
-    assert.deepEqual(await members(g.member), new Map([[g.uids.owner, 2], [g.uids.admin, 1], [g.uids.member, 0]]));
+    assert.deepEqual(
+      await members(g.member),
+      new Map([
+        [g.uids.owner, 2],
+        [g.uids.admin, 1],
+        [g.uids.member, 0],
+      ]),
+    );
     for (const outsider of [g.former, g.stranger]) {
       for (const path of ['/app/group-info', '/app/group-member-list']) {
         const reply = await outsider.post(path, { id: g.groupId });
@@ -96,7 +124,10 @@ describeOnEngines('groups: membership and roles', (engine) => {
   it("lists a user's groups with group-list", async () => {
     const second = await expectOk(g.member.post<{ id: number }>('/app/create-group', { name: 'second' }));
     const { groups } = await expectOk(g.member.post<{ groups: Array<{ id: number; name: string }> }>('/app/group-list', {}));
-    assert.deepEqual(groups.map((group) => group.id), [g.groupId, second.id]);
+    assert.deepEqual(
+      groups.map((group) => group.id),
+      [g.groupId, second.id],
+    );
     assert.deepEqual((await expectOk(g.stranger.post<{ groups: unknown[] }>('/app/group-list', {}))).groups, []);
     assert.deepEqual((await expectOk(g.former.post<{ groups: unknown[] }>('/app/group-list', {}))).groups, []);
   });
@@ -129,7 +160,10 @@ describeOnEngines('groups: membership and roles', (engine) => {
   });
 
   it('lets an admin remove normal members only, and nobody else remove anyone', async () => {
-    assert.deepEqual((await g.admin.post('/app/group-remove', { id: g.groupId, memberIds: [g.uids.member] })).data, { memberNum: 2, memberIds: [g.uids.member] });
+    assert.deepEqual((await g.admin.post('/app/group-remove', { id: g.groupId, memberIds: [g.uids.member] })).data, {
+      memberNum: 2,
+      memberIds: [g.uids.member],
+    });
     assert.equal((await g.admin.post('/app/group-remove', { id: g.groupId, memberIds: [g.uids.owner] })).result, -1019);
     await expectOk(g.owner.post('/app/invite-group-members', { id: g.groupId, newMemberIds: [g.uids.member] }));
     for (const client of [g.member, g.former, g.stranger]) {
@@ -150,7 +184,14 @@ describeOnEngines('groups: membership and roles', (engine) => {
 
   it('lets the owner exit once ownership has moved', async () => {
     await expectOk(g.owner.post('/app/change-owner', { id: g.groupId, memberId: g.uids.member }));
-    assert.deepEqual(await members(g.member), new Map([[g.uids.owner, 0], [g.uids.admin, 1], [g.uids.member, 2]]));
+    assert.deepEqual(
+      await members(g.member),
+      new Map([
+        [g.uids.owner, 0],
+        [g.uids.admin, 1],
+        [g.uids.member, 2],
+      ]),
+    );
     await expectOk(g.owner.post('/app/group-exit', { id: g.groupId }));
     assert.equal((await expectOk(g.member.post<{ owner: { memberId: string } }>('/app/group-info', { id: g.groupId }))).owner.memberId, g.uids.member);
   });
@@ -165,7 +206,14 @@ describeOnEngines('groups: membership and roles', (engine) => {
   it('lets only the owner change member types, of members, never their own', async () => {
     await expectOk(g.owner.post('/app/member/type', { id: g.groupId, memberId: g.uids.member, memberType: 1 }));
     await expectOk(g.owner.post('/app/member/type', { id: g.groupId, memberId: g.uids.admin, memberType: 0 }));
-    assert.deepEqual(await members(), new Map([[g.uids.owner, 2], [g.uids.admin, 0], [g.uids.member, 1]]));
+    assert.deepEqual(
+      await members(),
+      new Map([
+        [g.uids.owner, 2],
+        [g.uids.admin, 0],
+        [g.uids.member, 1],
+      ]),
+    );
     assert.equal((await g.member.post('/app/member/type', { id: g.groupId, memberId: g.uids.admin, memberType: 1 })).result, -1019);
     assert.equal((await g.owner.post('/app/member/type', { id: g.groupId, memberId: g.uids.owner, memberType: 0 })).result, -1019);
     assert.equal((await g.owner.post('/app/member/type', { id: g.groupId, memberId: g.uids.former, memberType: 1 })).result, -1007);

@@ -31,7 +31,7 @@ describeOnEngines('groups: messages and streams', (engine) => {
     g = await castGroup(chatlog());
   });
 
-  it('stores a member\'s group message once and gives it to every member, with its Common fields', async () => {
+  it("stores a member's group message once and gives it to every member, with its Common fields", async () => {
     const sent = await g.member.sendGroupText(g.groupId, 'hello team');
     assert.equal(sent.result, 0, sent.message);
     for (const client of [g.owner, g.admin, g.member]) {
@@ -64,7 +64,10 @@ describeOnEngines('groups: messages and streams', (engine) => {
     const stream = await streamOf(g.member);
     assert.deepEqual(stream.slice(-3), ['msg:g1', 'msg:p1', 'msg:g2']);
     const ids = (await g.member.syncAll()).map((record) => record.common?.mid ?? record.signal!.sid);
-    assert.deepEqual(ids, [...ids].sort((a, b) => a - b));
+    assert.deepEqual(
+      ids,
+      [...ids].sort((a, b) => a - b),
+    );
   });
 
   it('does not show a late joiner earlier messages, in sync or history, and shows later ones', async () => {
@@ -75,7 +78,10 @@ describeOnEngines('groups: messages and streams', (engine) => {
     const lateClient = await chatlog().client(late);
     assert.deepEqual(await streamOf(lateClient), [`join:${late}`, 'notice:1', 'msg:after']);
     const history = await expectOk(lateClient.groupHistory({ groupId: g.groupId, count: 100 }));
-    assert.deepEqual(history.records.map((record) => (record.msgType === 7 ? 'notice' : (record.content as { content: string }).content)), ['after', 'notice']);
+    assert.deepEqual(
+      history.records.map((record) => (record.msgType === 7 ? 'notice' : (record.content as { content: string }).content)),
+      ['after', 'notice'],
+    );
   });
 
   it('stops showing a removed member new messages and refuses their posts', async () => {
@@ -114,12 +120,18 @@ describeOnEngines('groups: messages and streams', (engine) => {
     for (const text of ['one', 'two', 'three']) ids.push((await g.member.sendGroupText(g.groupId, text)).data.logId);
     const all = await expectOk(g.owner.groupHistory({ groupId: String(g.groupId), count: 100 }));
     const texts = all.records.filter((record) => record.msgType === 1);
-    assert.deepEqual(texts.map((record) => record.logId), ids.map(String).reverse());
+    assert.deepEqual(
+      texts.map((record) => record.logId),
+      ids.map(String).reverse(),
+    );
     assert.equal(texts[0]!.channelType, 1);
     assert.equal(texts[0]!.targetId, String(g.groupId));
     assert.deepEqual(texts[0]!.content, { content: 'three' });
     const page = await expectOk(g.owner.groupHistory({ groupId: g.groupId, count: 1, logId: ids[2] }));
-    assert.deepEqual(page.records.map((record) => record.logId), [String(ids[1])]);
+    assert.deepEqual(
+      page.records.map((record) => record.logId),
+      [String(ids[1])],
+    );
     for (const outsider of [g.stranger, g.former]) assert.equal((await outsider.groupHistory({ groupId: g.groupId, count: 10 })).result, -1019);
   });
 

@@ -35,7 +35,7 @@ describeOnEngines('groups: revoke and focus', (engine) => {
     assert.equal(byOwner.result, -1019);
   });
 
-  it('refuses a normal member revoking another\'s message', async () => {
+  it("refuses a normal member revoking another's message", async () => {
     assert.equal((await revokeAs('member', await messageBy('admin'))).result, -1019);
   });
 
@@ -52,16 +52,24 @@ describeOnEngines('groups: revoke and focus', (engine) => {
     assert.equal((await g.member.revoke(await messageBy('member'))).result, -1007);
   });
 
-  it('puts the revoke event in every current member\'s stream, with self telling whether the sender revoked', async () => {
+  it("puts the revoke event in every current member's stream, with self telling whether the sender revoked", async () => {
     const logId = await messageBy('member');
     await revokeAs('admin', logId);
     for (const client of [g.owner, g.admin, g.member]) {
       const records = await client.syncAll();
-      assert.equal(records.some((record) => record.common?.mid === logId), false, 'the revoked message is gone');
+      assert.equal(
+        records.some((record) => record.common?.mid === logId),
+        false,
+        'the revoked message is gone',
+      );
       assert.deepEqual(records.at(-1)!.signal!.revoke, { mid: logId, operator: g.uids.admin, self: false });
     }
     const history = (await g.owner.groupHistory({ groupId: g.groupId, count: 100 })).data.records;
-    assert.deepEqual(history.filter((record) => record.msgType !== 7), [], 'only the group notices are left');
+    assert.deepEqual(
+      history.filter((record) => record.msgType !== 7),
+      [],
+      'only the group notices are left',
+    );
   });
 
   it('lets any member but the sender focus a message, counting distinct users once', async () => {
@@ -71,7 +79,13 @@ describeOnEngines('groups: revoke and focus', (engine) => {
     assert.deepEqual((await g.admin.focus(logId, GROUP)).data, { currentNum: 2 });
     assert.equal((await g.member.focus(logId, GROUP)).result, -1019);
     const focusEvents = (await g.member.syncAll()).filter((record) => record.signal?.focus);
-    assert.deepEqual(focusEvents.map((record) => [record.signal!.focus!.uid, record.signal!.focus!.currentNum]), [[g.uids.owner, 1], [g.uids.admin, 2]]);
+    assert.deepEqual(
+      focusEvents.map((record) => [record.signal!.focus!.uid, record.signal!.focus!.currentNum]),
+      [
+        [g.uids.owner, 1],
+        [g.uids.admin, 2],
+      ],
+    );
   });
 
   it('refuses focus by a former member (-1019) and a stranger (-1007), and on a revoked message (-1007)', async () => {

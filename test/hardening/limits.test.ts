@@ -29,7 +29,10 @@ describeOnEngines('hardening: what no request can do', (engine) => {
     const { id } = await expectOk(alice.post<{ id: number }>('/group/app/create-group', { name: 'ok' }));
     refusals.push(await alice.post('/group/app/member/name', { id, memberName: `me${NUL}` }));
     for (const reply of refusals) assert.deepEqual([reply.status, reply.result], [400, -1012], reply.message);
-    assert.deepEqual((await alice.syncAll()).filter((record) => record.common?.msgType === 1), []);
+    assert.deepEqual(
+      (await alice.syncAll()).filter((record) => record.common?.msgType === 1),
+      [],
+    );
   });
 
   it('refuses a lone surrogate in a group name rather than storing U+FFFD', async () => {
@@ -58,7 +61,10 @@ describeOnEngines('hardening: what no request can do', (engine) => {
     assert.deepEqual(signals, [10], 'only their own join');
     const sockets = await SocketClient.connect(chatlog().urls[0]!, lateClient.token!, { since: 0 });
     await sockets.untilReady();
-    assert.deepEqual(sockets.events.map((frame) => frame.type), ['group', 'message']);
+    assert.deepEqual(
+      sockets.events.map((frame) => frame.type),
+      ['group', 'message'],
+    );
     await sockets.close();
   });
 
@@ -126,7 +132,8 @@ describeOnEngines('hardening: what no request can do', (engine) => {
   it('cuts a sync-record page by bytes as well as by count, with has_more', async () => {
     const alice = await chatlog().client(uniqueUid('alice'));
     const bobUid = uniqueUid('bob');
-    for (let i = 0; i < 20; i++) await expectOk(alice.upload('/record/push', codec.encodePush({ msgId: `b${i}`, targetId: bobUid, msgType: 1, msg: randomBytes(60_000) })));
+    for (let i = 0; i < 20; i++)
+      await expectOk(alice.upload('/record/push', codec.encodePush({ msgId: `b${i}`, targetId: bobUid, msgType: 1, msg: randomBytes(60_000) })));
     const bob = await chatlog().client(bobUid);
     const first = await expectOk(bob.sync({ count: 1000 }));
     assert.ok(first.record_count < 20 && first.has_more, `a first page of ${first.record_count} records`);
@@ -210,7 +217,9 @@ if (process.env.DATABASE_URL?.startsWith('postgres')) {
       const admin = knex({ client: 'pg', connection: database.connectionString });
       try {
         await admin.raw(`create function fail_at_commit() returns trigger language plpgsql as $$ begin raise exception 'failing the commit'; end $$`);
-        await admin.raw(`create constraint trigger fail_at_commit after insert on messages deferrable initially deferred for each row when (new.msg_id = 'commit-fails') execute function fail_at_commit()`);
+        await admin.raw(
+          `create constraint trigger fail_at_commit after insert on messages deferrable initially deferred for each row when (new.msg_id = 'commit-fails') execute function fail_at_commit()`,
+        );
       } finally {
         await admin.destroy();
       }

@@ -23,14 +23,21 @@ export type JsonPushFields = Partial<Omit<PushRequestFields, 'channelType' | 'so
 /** A client of one chatlog instance acting as one user, speaking HTTP exactly as the contract says. */
 export class TestClient {
   /** `headers` go with every request: a dtalk client's FZM-SIGNATURE, say, instead of a bearer token. */
-  constructor(readonly baseUrl: string, readonly token: string | undefined, readonly headers: Record<string, string> = {}) {}
+  constructor(
+    readonly baseUrl: string,
+    readonly token: string | undefined,
+    readonly headers: Record<string, string> = {},
+  ) {}
 
   /** The same server, another identity (or none). */
   as(token: string | undefined): TestClient {
     return new TestClient(this.baseUrl, token);
   }
 
-  async request<T = Record<string, unknown>>(path: string, init: { body?: RequestInit['body']; contentType?: string; method?: string; headers?: Record<string, string> } = {}): Promise<Reply<T>> {
+  async request<T = Record<string, unknown>>(
+    path: string,
+    init: { body?: RequestInit['body']; contentType?: string; method?: string; headers?: Record<string, string> } = {},
+  ): Promise<Reply<T>> {
     const headers: Record<string, string> = { ...this.headers, ...init.headers };
     if (this.token !== undefined) headers.authorization = `Bearer ${this.token}`;
     if (init.contentType !== undefined) headers['content-type'] = init.contentType;

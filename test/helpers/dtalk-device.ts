@@ -75,7 +75,10 @@ export class DtalkDevice {
   private waiters: Array<() => void> = [];
   closed!: Promise<{ code: number; reason: string }>;
 
-  private constructor(private readonly baseUrl: string, private readonly options: DeviceOptions) {
+  private constructor(
+    private readonly baseUrl: string,
+    private readonly options: DeviceOptions,
+  ) {
     this.uuid = options.uuid ?? randomUUID();
   }
 
@@ -99,7 +102,10 @@ export class DtalkDevice {
     auth();
     const repeat = this.options.kind === 'phone' ? setInterval(auth, this.options.authRepeatMs ?? 200) : undefined;
     try {
-      await this.until(() => this.frames.length > since && (this.options.kind === 'desktop' || this.frames.slice(since).some((f) => f.op === CometOp.AuthReply)), 'the Auth reply');
+      await this.until(
+        () => this.frames.length > since && (this.options.kind === 'desktop' || this.frames.slice(since).some((f) => f.op === CometOp.AuthReply)),
+        'the Auth reply',
+      );
     } finally {
       clearInterval(repeat);
     }
@@ -184,7 +190,13 @@ export class DtalkDevice {
 
   private ext(): Uint8Array {
     const { kind } = this.options;
-    return codec.encodeDeviceLogin({ device: DEVICE_TYPE[kind], username: kind, connType: 1, uuid: this.uuid, deviceName: kind === 'phone' ? 'Pixel 7' : this.uuid });
+    return codec.encodeDeviceLogin({
+      device: DEVICE_TYPE[kind],
+      username: kind,
+      connType: 1,
+      uuid: this.uuid,
+      deviceName: kind === 'phone' ? 'Pixel 7' : this.uuid,
+    });
   }
 
   private onFrame(ws: WebSocket, frame: SocketFrame): void {
@@ -200,7 +212,8 @@ export class DtalkDevice {
         if (msgId !== undefined) this.msgIds.add(msgId);
         this.processed.push(record);
       }
-      if (ws.readyState === WebSocket.OPEN) ws.send(encodeSocketFrame({ ver: 1, op: CometOp.ReceiveMsgReply, seq: ++this.seq, ack: frame.seq, body: new Uint8Array(0) }));
+      if (ws.readyState === WebSocket.OPEN)
+        ws.send(encodeSocketFrame({ ver: 1, op: CometOp.ReceiveMsgReply, seq: ++this.seq, ack: frame.seq, body: new Uint8Array(0) }));
     }
     for (const wake of this.waiters.splice(0)) wake();
   }

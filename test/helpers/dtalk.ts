@@ -87,7 +87,8 @@ export class CometClient {
     const deadline = Date.now() + timeoutMs;
     while (!done(this.frames)) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out; frames: ${JSON.stringify(this.frames.map((f) => ({ op: f.op, seq: f.seq, ack: f.ack, len: f.body.length })))}`);
+      if (left <= 0)
+        throw new Error(`timed out; frames: ${JSON.stringify(this.frames.map((f) => ({ op: f.op, seq: f.seq, ack: f.ack, len: f.body.length })))}`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, Math.min(left, 100));
         this.waiters.push(() => {

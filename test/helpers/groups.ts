@@ -24,7 +24,10 @@ export async function castGroup(chatlog: RunningChatlog): Promise<GroupCast> {
     former: uniqueUid('former'),
     stranger: uniqueUid('stranger'),
   };
-  const clients = Object.fromEntries(await Promise.all(Object.entries(uids).map(async ([role, uid]) => [role, await chatlog.client(uid)]))) as Record<Role, TestClient>;
+  const clients = Object.fromEntries(await Promise.all(Object.entries(uids).map(async ([role, uid]) => [role, await chatlog.client(uid)]))) as Record<
+    Role,
+    TestClient
+  >;
   const created = await clients.owner.post<{ id: number }>('/app/create-group', { name: 'team', memberIds: [uids.admin, uids.member, uids.former] });
   assert.equal(created.result, 0, created.message);
   const groupId = created.data.id;

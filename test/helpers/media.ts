@@ -39,12 +39,18 @@ export interface OssReply<T> {
 
 /** The file part as the desktop client sends it (a Blob: filename "blob"), first, then the fields. */
 export function desktopParts(fields: Record<string, string>, file: Uint8Array): Part[] {
-  return [{ name: 'file', value: file, filename: 'blob', contentType: 'application/octet-stream' }, ...Object.entries(fields).map(([name, value]) => ({ name, value }))];
+  return [
+    { name: 'file', value: file, filename: 'blob', contentType: 'application/octet-stream' },
+    ...Object.entries(fields).map(([name, value]) => ({ name, value })),
+  ];
 }
 
 /** The parts as the Android client sends them: text parts typed multipart/form-data, the file last, named "file". */
 export function androidParts(fields: Record<string, string>, file: Uint8Array): Part[] {
-  return [...Object.entries(fields).map(([name, value]) => ({ name, value, contentType: 'multipart/form-data; charset=utf-8' })), { name: 'file', value: file, filename: 'file' }];
+  return [
+    ...Object.entries(fields).map(([name, value]) => ({ name, value, contentType: 'multipart/form-data; charset=utf-8' })),
+    { name: 'file', value: file, filename: 'file' },
+  ];
 }
 
 /** The /oss calls of a client, on top of its TestClient (bearer token or FZM-SIGNATURE). */
@@ -60,7 +66,10 @@ export class OssClient {
   }
 
   part(key: string, uploadId: string, partNumber: number, file: Uint8Array, parts = desktopParts) {
-    return this.multipart<{ ETag: string; partNumber: number; uploadId: string; key: string }>('/oss/upload-part', parts({ appId: 'dtalk', key, uploadId, partNumber: String(partNumber) }, file));
+    return this.multipart<{ ETag: string; partNumber: number; uploadId: string; key: string }>(
+      '/oss/upload-part',
+      parts({ appId: 'dtalk', key, uploadId, partNumber: String(partNumber) }, file),
+    );
   }
 
   complete(key: string, uploadId: string, parts: Array<{ partNumber: number; ETag?: string; Etag?: string }>) {
@@ -76,7 +85,11 @@ export class OssClient {
     const { data } = await this.init(key);
     const slices = Array.from({ length: Math.ceil(file.length / partBytes) }, (_, i) => file.subarray(i * partBytes, (i + 1) * partBytes));
     const answers = await Promise.all(slices.map((slice, i) => this.part(key, data.uploadId, i + 1, slice)));
-    return this.complete(key, data.uploadId, answers.map((answer) => ({ partNumber: answer.data.partNumber, ETag: answer.data.ETag })));
+    return this.complete(
+      key,
+      data.uploadId,
+      answers.map((answer) => ({ partNumber: answer.data.partNumber, ETag: answer.data.ETag })),
+    );
   }
 
   private multipart<T>(path: string, parts: Part[]): Promise<OssReply<T>> {
@@ -101,7 +114,12 @@ export async function startS3(): Promise<{ settings: Record<string, string>; clo
   await s3.send(new CreateBucketCommand({ Bucket: 'chatlog-media' }));
   s3.destroy();
   return {
-    settings: { MEDIA_S3_BUCKET: 'chatlog-media', MEDIA_S3_ENDPOINT: endpoint, MEDIA_S3_ACCESS_KEY_ID: credentials.accessKeyId, MEDIA_S3_SECRET_ACCESS_KEY: credentials.secretAccessKey },
+    settings: {
+      MEDIA_S3_BUCKET: 'chatlog-media',
+      MEDIA_S3_ENDPOINT: endpoint,
+      MEDIA_S3_ACCESS_KEY_ID: credentials.accessKeyId,
+      MEDIA_S3_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+    },
     close: () => server.close(),
   };
 }

@@ -31,7 +31,6 @@ export interface CometFrameFields {
   ack?: number;
 }
 
-
 export interface CommonRecord {
   channelType: number;
   mid: number;
@@ -70,9 +69,7 @@ export interface SignalRecord {
  * A sync-record entry decoded back (for clients and tests), every scalar present. The absent branch is typed
  * `undefined` so that `record.common?.mid` reads naturally without narrowing on eventType first.
  */
-export type StreamRecord =
-  | { eventType: 0; common: CommonRecord; signal?: undefined }
-  | { eventType: 2; signal: SignalRecord; common?: undefined };
+export type StreamRecord = { eventType: 0; common: CommonRecord; signal?: undefined } | { eventType: 2; signal: SignalRecord; common?: undefined };
 
 export interface TestWire {
   encodeAuthMsg(fields: { appId?: string; token?: string; ext?: Uint8Array }): Uint8Array;
@@ -105,11 +102,9 @@ export function createTestWire(): TestWire {
       return encode(login, fromPlain(login, fields, '', 'raw'));
     },
 
-
     encodeAuthMsg(fields) {
       return encode(authMsg, fromPlain(authMsg, fields, '', 'raw'));
     },
-
 
     decodeCommonAck(bytes) {
       const envelope = withDefaults(proto, toPlain(proto, decodeStrict(proto, bytes, 'message', 'imparse Proto'), '', 'raw'));
@@ -117,7 +112,6 @@ export function createTestWire(): TestWire {
       const ack = withDefaults(commonAck, toPlain(commonAck, decodeStrict(commonAck, envelope.body as Uint8Array, 'Proto.body', 'CommonAck'), '', 'raw'));
       return { mid: ack.mid as number, datetime: ack.datetime as number };
     },
-
 
     encodePush(fields) {
       const body = encodeCommon({
@@ -135,11 +129,9 @@ export function createTestWire(): TestWire {
       return encodeProto(fields.eventType ?? EventType.common, body);
     },
 
-
     encodeCometFrame(body, fields = {}) {
       return encode(cometFrame, fromPlain(cometFrame, { ...fields, body }, '', 'raw'));
     },
-
 
     decodeStreamRecord(bytes) {
       const envelope = withDefaults(proto, toPlain(proto, decodeStrict(proto, bytes, 'record', 'imparse Proto'), '', 'raw'));

@@ -45,11 +45,20 @@ describeOnEngines('media messages between dtalk clients', (engine) => {
     const fileKey = `chat33pro-browser/file/20261202/$ENC$_${randomBytes(16).toString('hex')}.pdf`;
     const desktopOss = new OssClient(bob.http(urls.at(-1)!));
     const { data } = await desktopOss.init(fileKey);
-    const parts = await Promise.all([0, 1, 2].map((i) => desktopOss.part(fileKey, data.uploadId, i + 1, file.subarray(i * 8192, (i + 1) * 8192), desktopParts)));
-    const completed = await desktopOss.complete(fileKey, data.uploadId, parts.map((part) => ({ ETag: part.data.ETag, partNumber: part.data.partNumber })));
+    const parts = await Promise.all(
+      [0, 1, 2].map((i) => desktopOss.part(fileKey, data.uploadId, i + 1, file.subarray(i * 8192, (i + 1) * 8192), desktopParts)),
+    );
+    const completed = await desktopOss.complete(
+      fileKey,
+      data.uploadId,
+      parts.map((part) => ({ ETag: part.data.ETag, partNumber: part.data.partNumber })),
+    );
     assert.equal(completed.result, 0, completed.message);
     const md5 = createHash('md5').update(file).digest('hex');
-    assert.equal((await desktop.sendMessage(mediaMessage(alice.uid, 5, { mediaUrl: completed.data.url, name: 'report.pdf', md5, size: file.length }))).state, 'sent');
+    assert.equal(
+      (await desktop.sendMessage(mediaMessage(alice.uid, 5, { mediaUrl: completed.data.url, name: 'report.pdf', md5, size: file.length }))).state,
+      'sent',
+    );
     const fileMsg = await received(phone, 5);
     const fetched = await download(fileMsg.mediaUrl as string);
     assert.equal(createHash('md5').update(fetched.bytes).digest('hex'), fileMsg.md5);

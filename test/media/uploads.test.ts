@@ -173,8 +173,25 @@ describeOnEngines('media uploads: keys, bodies and credentials', (engine) => {
       return http.request('/oss/upload', { body, contentType });
     };
     assert.equal((await send([{ name: 'key', value: 'a/b.bin' }])).result, -1012);
-    assert.equal((await send([{ name: 'key', value: 'a/c.bin' }, { name: 'file', value: 'x', filename: 'f' }, { name: 'file', value: 'y', filename: 'g' }])).result, -1012);
-    assert.equal((await send([{ name: 'key', value: 'a/d.bin' }, { name: 'photo', value: 'x', filename: 'f' }])).result, -1012);
+    assert.equal(
+      (
+        await send([
+          { name: 'key', value: 'a/c.bin' },
+          { name: 'file', value: 'x', filename: 'f' },
+          { name: 'file', value: 'y', filename: 'g' },
+        ])
+      ).result,
+      -1012,
+    );
+    assert.equal(
+      (
+        await send([
+          { name: 'key', value: 'a/d.bin' },
+          { name: 'photo', value: 'x', filename: 'f' },
+        ])
+      ).result,
+      -1012,
+    );
     assert.equal((await http.post('/oss/upload', { key: 'a/e.bin' })).result, -1012);
     assert.equal((await http.request('/oss/upload', { body: 'garbage', contentType: 'multipart/form-data; boundary=zzz' })).result, -1012);
   });
@@ -220,7 +237,11 @@ describeOnEngines('media uploads across restarts and expiry', (engine) => {
       const again = new OssClient(await second.client('restart-alice'));
       parts.push(await again.part('restart/file.bin', data.uploadId, 2, file.subarray(1024, 2048)));
       parts.push(await again.part('restart/file.bin', data.uploadId, 3, file.subarray(2048)));
-      const done = await again.complete('restart/file.bin', data.uploadId, parts.map((part) => ({ partNumber: part.data.partNumber, ETag: part.data.ETag })));
+      const done = await again.complete(
+        'restart/file.bin',
+        data.uploadId,
+        parts.map((part) => ({ partNumber: part.data.partNumber, ETag: part.data.ETag })),
+      );
       assert.equal(done.result, 0, done.message);
       assert.deepEqual((await download(done.data.url)).bytes, file);
     } finally {

@@ -20,11 +20,21 @@ describe('GET /openapi.json', () => {
 
   it('is an OpenAPI 3.1 document listing every route the server answers', () => {
     assert.equal(document.openapi, '3.1.0');
-    const documented = new Set(Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`)));
+    const documented = new Set(
+      Object.entries(document.paths).flatMap(([path, operations]) => Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`)),
+    );
     const served = chatlog().servers[0]!.routes.map(({ method, path }) => `${method} ${path}`);
     assert.ok(served.length >= 20, `${served.length} routes`);
-    assert.deepEqual(served.filter((route) => !documented.has(route)), [], 'routes missing from the document');
-    assert.deepEqual([...documented].filter((route) => !served.includes(route)), [], 'documented routes the server does not answer');
+    assert.deepEqual(
+      served.filter((route) => !documented.has(route)),
+      [],
+      'routes missing from the document',
+    );
+    assert.deepEqual(
+      [...documented].filter((route) => !served.includes(route)),
+      [],
+      'documented routes the server does not answer',
+    );
   });
 
   it('has an example for every JSON request body, and each example satisfies the schema the route validates with', () => {

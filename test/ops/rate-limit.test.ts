@@ -14,7 +14,10 @@ describeOnEngines('send rate limit', (engine) => {
       const client = await chatlog().client(alice, i % chatlog().urls.length);
       replies.push(await client.sendText(bob, `m${i}`));
     }
-    assert.deepEqual(replies.map((reply) => reply.result), [0, 0, 0, 0, 0, -1029]);
+    assert.deepEqual(
+      replies.map((reply) => reply.result),
+      [0, 0, 0, 0, 0, -1029],
+    );
     const refused = replies[5]!;
     assert.equal(refused.status, 429);
     assert.equal(refused.data, null);

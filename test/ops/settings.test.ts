@@ -8,7 +8,9 @@ const envExample = readFileSync(new URL('../../.env.example', import.meta.url), 
 /** The names in the README's configuration table: its first column, from the table after "## Configuration". */
 function readmeSettings(): string[] {
   const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
-  return [...section.matchAll(/^\| `([A-Z0-9_]+)`(?:, `([A-Z0-9_]+)`)? \|/gm)].flatMap((match) => match.slice(1).filter((name): name is string => name !== undefined));
+  return [...section.matchAll(/^\| `([A-Z0-9_]+)`(?:, `([A-Z0-9_]+)`)? \|/gm)].flatMap((match) =>
+    match.slice(1).filter((name): name is string => name !== undefined),
+  );
 }
 
 describe('settings', () => {

@@ -62,7 +62,17 @@ describe('starting the server', () => {
   });
 
   it('names every invalid setting at once', async () => {
-    const settings = { REVOKE_WINDOW: 'soon', MAX_MESSAGE_BYTES: '-1', LOG_LEVEL: 'loud', DATABASE_URL: 'mysql://x', RATE_LIMIT_SENDS: 'lots', REDIS_PREFIX: 'has space', MAX_UPLOAD_PARTS: '0', MEDIA_S3_ENDPOINT: 'ftp://store', PUBLIC_URL: 'chat.example.com' };
+    const settings = {
+      REVOKE_WINDOW: 'soon',
+      MAX_MESSAGE_BYTES: '-1',
+      LOG_LEVEL: 'loud',
+      DATABASE_URL: 'mysql://x',
+      RATE_LIMIT_SENDS: 'lots',
+      REDIS_PREFIX: 'has space',
+      MAX_UPLOAD_PARTS: '0',
+      MEDIA_S3_ENDPOINT: 'ftp://store',
+      PUBLIC_URL: 'chat.example.com',
+    };
     const { code, stderr } = await run('src/main.ts', [], settings).finished;
     assert.equal(code, 1);
     for (const name of Object.keys(settings)) assert.match(stderr, new RegExp(name));
@@ -133,7 +143,12 @@ describe('starting the server', () => {
     const [buildCode] = await once(build, 'exit');
     assert.equal(buildCode, 0, buildErrors);
 
-    const { child, finished } = run('dist/src/main.js', [], { PORT: '0', HOST: '127.0.0.1', DATABASE_URL: `sqlite:${dir}/compiled.db`, JWT_SECRET: 'compiled' });
+    const { child, finished } = run('dist/src/main.js', [], {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      DATABASE_URL: `sqlite:${dir}/compiled.db`,
+      JWT_SECRET: 'compiled',
+    });
     const url = await listeningUrl(child);
     const token = await signToken('compiled', 'alice');
     const push = await fetch(`${url}/record/push`, {

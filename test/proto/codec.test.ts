@@ -12,7 +12,6 @@ import { codec } from '../helpers/client.js';
 import { createAjv } from '../../src/input/validation.js';
 import { TEXT_PATTERN } from '../../src/strings.js';
 
-
 const SUPPORTED = [1, 2, 3, 4, 5, 6, 8, 10, 12, 13];
 
 /** One sample content per body type, every field set, in the JSON form of API.md §3. */
@@ -88,7 +87,14 @@ describe('imparse codec', () => {
       const source = { channelType: 1 as const, from: { id: 'x', name: 'Xavier' }, target: { id: 'y' } };
       const bytes = codec.encodePush({ channelType: 1, msgId: 'm1', targetId: '7', msgType: 1, msg, source, reference: { topic: 3, ref: 2 ** 53 - 1 } });
       assert.deepEqual(codec.decodePush(bytes), {
-        eventType: 0, channelType: 1, msgId: 'm1', targetId: '7', msgType: 1, msg, source, reference: { topic: 3, ref: 2 ** 53 - 1 },
+        eventType: 0,
+        channelType: 1,
+        msgId: 'm1',
+        targetId: '7',
+        msgType: 1,
+        msg,
+        source,
+        reference: { topic: 3, ref: 2 ** 53 - 1 },
       });
     });
 
@@ -98,7 +104,17 @@ describe('imparse codec', () => {
     });
 
     it('ignores from, mid and datetime, even when mid is beyond 2^53', () => {
-      const common = wire((w) => w.uint32(key(2, 0)).int64('9223372036854775807').uint32(key(3, 2)).string('m1').uint32(key(4, 2)).string('mallory').uint32(key(8, 0)).uint64('18446744073709551615'));
+      const common = wire((w) =>
+        w
+          .uint32(key(2, 0))
+          .int64('9223372036854775807')
+          .uint32(key(3, 2))
+          .string('m1')
+          .uint32(key(4, 2))
+          .string('mallory')
+          .uint32(key(8, 0))
+          .uint64('18446744073709551615'),
+      );
       const decoded = codec.decodePush(wire((w) => w.uint32(key(2, 2)).bytes(common)));
       assert.equal(decoded.msgId, 'm1');
       assert.equal('mid' in decoded || 'from' in decoded || 'datetime' in decoded, false);
@@ -168,7 +184,13 @@ describe('imparse codec', () => {
     });
 
     it('writes bytes as standard base64 and int64 as numbers', () => {
-      const item = wire((w) => w.uint32(key(4, 2)).bytes(new Uint8Array([0xfb, 0xff, 0xfe])).uint32(key(5, 0)).uint64(1764100000000));
+      const item = wire((w) =>
+        w
+          .uint32(key(4, 2))
+          .bytes(new Uint8Array([0xfb, 0xff, 0xfe]))
+          .uint32(key(5, 0))
+          .uint64(1764100000000),
+      );
       const forward = wire((w) => w.uint32(key(1, 2)).bytes(item));
       assert.deepEqual(codec.decodeContent(8, forward), { items: [{ msg: '+//+', datetime: 1764100000000 }] });
     });
@@ -210,25 +232,60 @@ describe('imparse codec', () => {
     it('refuses an unknown field', () => {
       assertInvalid(() => codec.decodePush(wire((w) => w.uint32(key(9, 0)).uint32(1))), 'message is not a valid imparse Proto: unknown field 9');
       const item = wire((w) => w.uint32(key(6, 2)).string('x'));
-      assertInvalid(() => codec.decodeContent(8, wire((w) => w.uint32(key(1, 2)).bytes(item))), 'msg is not a valid ForwardMsg: unknown field 6 in items[0]');
+      assertInvalid(
+        () =>
+          codec.decodeContent(
+            8,
+            wire((w) => w.uint32(key(1, 2)).bytes(item)),
+          ),
+        'msg is not a valid ForwardMsg: unknown field 6 in items[0]',
+      );
     });
 
     it('refuses a field of the wrong wire type', () => {
       assertInvalid(
-        () => codec.decodeContent(1, wire((w) => w.uint32(key(1, 0)).uint32(5))),
+        () =>
+          codec.decodeContent(
+            1,
+            wire((w) => w.uint32(key(1, 0)).uint32(5)),
+          ),
         'msg is not a valid TextMsg: content (field 1) has wire type 0 (varint), expected 2 (length-delimited)',
       );
-      assertInvalid(() => codec.decodeContent(3, wire((w) => w.uint32(key(2, 5)).fixed32(5))), /height \(field 2\) has wire type 5/);
-      assertInvalid(() => codec.decodeContent(3, wire((w) => w.uint32(key(2, 3)))), /height \(field 2\) has wire type 3 \(group start\)/);
+      assertInvalid(
+        () =>
+          codec.decodeContent(
+            3,
+            wire((w) => w.uint32(key(2, 5)).fixed32(5)),
+          ),
+        /height \(field 2\) has wire type 5/,
+      );
+      assertInvalid(
+        () =>
+          codec.decodeContent(
+            3,
+            wire((w) => w.uint32(key(2, 3))),
+          ),
+        /height \(field 2\) has wire type 3 \(group start\)/,
+      );
     });
 
     it('refuses a string that is not UTF-8, at any depth', () => {
       const invalid = new Uint8Array([0x68, 0xc3, 0x28]);
-      assertInvalid(() => codec.decodeContent(1, wire((w) => w.uint32(key(1, 2)).bytes(invalid))), 'msg is not a valid TextMsg: content is not valid UTF-8');
+      assertInvalid(
+        () =>
+          codec.decodeContent(
+            1,
+            wire((w) => w.uint32(key(1, 2)).bytes(invalid)),
+          ),
+        'msg is not a valid TextMsg: content is not valid UTF-8',
+      );
       const user = wire((w) => w.uint32(key(2, 2)).bytes(invalid));
       const source = wire((w) => w.uint32(key(2, 2)).bytes(user));
       const common = wire((w) => w.uint32(key(9, 2)).bytes(source));
-      assertInvalid(() => codec.decodePush(wire((w) => w.uint32(key(2, 2)).bytes(common))), 'Proto.body is not a valid Common: source.from.name is not valid UTF-8');
+      assertInvalid(
+        () => codec.decodePush(wire((w) => w.uint32(key(2, 2)).bytes(common))),
+        'Proto.body is not a valid Common: source.from.name is not valid UTF-8',
+      );
     });
 
     it('refuses truncated input, field number 0 and malformed varints', () => {
@@ -237,7 +294,10 @@ describe('imparse codec', () => {
       assertInvalid(() => codec.decodeContent(3, new Uint8Array([key(2, 0)])), 'msg is not a valid ImageMsg: height is truncated');
       assertInvalid(() => codec.decodeContent(3, new Uint8Array([0x80])), 'msg is not a valid ImageMsg: a field tag is truncated');
       assertInvalid(() => codec.decodeContent(3, new Uint8Array([0x00, 0x00])), 'msg is not a valid ImageMsg: field number 0 is invalid');
-      assertInvalid(() => codec.decodeContent(3, new Uint8Array([key(2, 0), ...Array<number>(10).fill(0xff), 0x01])), 'msg is not a valid ImageMsg: height is malformed');
+      assertInvalid(
+        () => codec.decodeContent(3, new Uint8Array([key(2, 0), ...Array<number>(10).fill(0xff), 0x01])),
+        'msg is not a valid ImageMsg: height is malformed',
+      );
     });
 
     it('throws nothing but -1012 AppErrors on random bytes', () => {
@@ -248,7 +308,14 @@ describe('imparse codec', () => {
         ...SUPPORTED.map((msgType) => (bytes: Uint8Array) => codec.decodeContent(msgType, bytes)),
       ];
       const valid = [
-        codec.encodePush({ msgId: 'm', targetId: 't', msgType: 8, msg: codec.encodeContent(8, SAMPLES[8]!), source: { from: { id: 'x' } }, reference: { topic: 1 } }),
+        codec.encodePush({
+          msgId: 'm',
+          targetId: 't',
+          msgType: 8,
+          msg: codec.encodeContent(8, SAMPLES[8]!),
+          source: { from: { id: 'x' } },
+          reference: { topic: 1 },
+        }),
         codec.encodeStreamEvent({ id: 9, kind: 'focus', mid: 3, channelType: 0, data: { uid: 'u', currentNum: 1, time: 5 } }),
         ...SUPPORTED.map((msgType) => codec.encodeContent(msgType, SAMPLES[msgType]!)),
       ];
@@ -332,8 +399,16 @@ describe('imparse codec', () => {
       assert.deepEqual(codec.decodeStreamRecord(codec.encodeStreamEvent({ id: 42, kind: 'message', message })), {
         eventType: 0,
         common: {
-          channelType: 0, mid: 42, seq: 'c0ffee', from: 'alice', target: 'bob', msgType: 1, msg: message.msg,
-          datetime: 1764100000000, source, reference: { topic: 5, ref: 6 },
+          channelType: 0,
+          mid: 42,
+          seq: 'c0ffee',
+          from: 'alice',
+          target: 'bob',
+          msgType: 1,
+          msg: message.msg,
+          datetime: 1764100000000,
+          source,
+          reference: { topic: 5, ref: 6 },
         },
       });
     });
@@ -367,12 +442,21 @@ describe('imparse codec', () => {
       const proto = root.lookupType('imparse.proto.Proto');
       const signal = root.lookupType('imparse.proto.Signal');
       const asNames = { enums: String, longs: Number };
-      const revoke = proto.toObject(proto.decode(codec.encodeStreamEvent({ id: 1, kind: 'revoke', mid: 2, channelType: 0, data: { operator: 'a', self: true } })), asNames);
+      const revoke = proto.toObject(
+        proto.decode(codec.encodeStreamEvent({ id: 1, kind: 'revoke', mid: 2, channelType: 0, data: { operator: 'a', self: true } })),
+        asNames,
+      );
       assert.equal(revoke.eventType, 'Signal');
       assert.equal(signal.toObject(signal.decode(revoke.body as Uint8Array), asNames).type, 'Revoke');
-      const focus = proto.toObject(proto.decode(codec.encodeStreamEvent({ id: 1, kind: 'focus', mid: 2, channelType: 0, data: { uid: 'b', currentNum: 1, time: 3 } })), asNames);
+      const focus = proto.toObject(
+        proto.decode(codec.encodeStreamEvent({ id: 1, kind: 'focus', mid: 2, channelType: 0, data: { uid: 'b', currentNum: 1, time: 3 } })),
+        asNames,
+      );
       assert.equal(signal.toObject(signal.decode(focus.body as Uint8Array), asNames).type, 'FocusMessage');
-      const message = proto.toObject(proto.decode(codec.encodeStreamEvent({ id: 1, kind: 'message', message: stored({ channelType: 1 }) })), { ...asNames, defaults: true });
+      const message = proto.toObject(proto.decode(codec.encodeStreamEvent({ id: 1, kind: 'message', message: stored({ channelType: 1 }) })), {
+        ...asNames,
+        defaults: true,
+      });
       assert.equal(message.eventType, 'common');
     });
 
@@ -384,7 +468,14 @@ describe('imparse codec', () => {
   describe('record JSON', () => {
     it('writes the record of API.md §3', () => {
       assert.deepEqual(codec.messageRecordJson(stored()), {
-        logId: '42', msgId: 'c0ffee', channelType: 0, fromId: 'alice', targetId: 'bob', msgType: 1, content: { content: 'hello' }, createTime: 1764100000000,
+        logId: '42',
+        msgId: 'c0ffee',
+        channelType: 0,
+        fromId: 'alice',
+        targetId: 'bob',
+        msgType: 1,
+        content: { content: 'hello' },
+        createTime: 1764100000000,
       });
     });
 

@@ -29,7 +29,9 @@ describe('imparse codec against the golden bytes of the dtalk desktop client', (
       assert.deepEqual([push.eventType, push.channelType, push.msgType, push.targetId], [0, 0, 1, uidOf(bobToken)]);
       assert.match(push.msgId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     }
-    const plain = pushes.map((entry) => codec.readContent(1, codec.decodePush(entry.kind === 'comet.send' ? Buffer.from(entry.body!, 'base64') : goldenUpload(entry)).msg));
+    const plain = pushes.map((entry) =>
+      codec.readContent(1, codec.decodePush(entry.kind === 'comet.send' ? Buffer.from(entry.body!, 'base64') : goldenUpload(entry)).msg),
+    );
     assert.deepEqual(plain, [null, null, { content: 'hello bob (plain)' }, { content: 'hello bob (plain, http)' }, { content: 'while you were away' }]);
   });
 
@@ -38,9 +40,34 @@ describe('imparse codec against the golden bytes of the dtalk desktop client', (
     const ack = Buffer.from(codec.encodeCommonAck(300, 1796173658263));
     assert.deepEqual([...ack.subarray(0, 2)], [0x08, 0x01], 'Proto.eventType = commonAck');
     assert.ok(ack.includes(Buffer.from([0x10, 0xac, 0x02])), 'CommonAck.mid = 300 at tag 2');
-    const record = Buffer.from(codec.encodeStreamEvent({ id: 300, kind: 'message', message: { mid: 300, channelType: 0, msgId: 'm', senderId: 'a', targetId: 'b', msgType: 1, msg: new Uint8Array([1]), createdAt: 5, revokedBy: null, revokedAt: null } }));
+    const record = Buffer.from(
+      codec.encodeStreamEvent({
+        id: 300,
+        kind: 'message',
+        message: {
+          mid: 300,
+          channelType: 0,
+          msgId: 'm',
+          senderId: 'a',
+          targetId: 'b',
+          msgType: 1,
+          msg: new Uint8Array([1]),
+          createdAt: 5,
+          revokedBy: null,
+          revokedAt: null,
+        },
+      }),
+    );
     // Common: mid = 2, seq = 3, from = 4, target = 5, msgType = 6, msg = 7, datetime = 8 (imparse, and both clients).
-    for (const bytes of [[0x10, 0xac, 0x02], [0x1a, 1, 0x6d], [0x22, 1, 0x61], [0x2a, 1, 0x62], [0x30, 1], [0x3a, 1, 1], [0x40, 5]]) {
+    for (const bytes of [
+      [0x10, 0xac, 0x02],
+      [0x1a, 1, 0x6d],
+      [0x22, 1, 0x61],
+      [0x2a, 1, 0x62],
+      [0x30, 1],
+      [0x3a, 1, 1],
+      [0x40, 5],
+    ]) {
       assert.ok(record.includes(Buffer.from(bytes)), `the record holds ${Buffer.from(bytes).toString('hex')}`);
     }
   });

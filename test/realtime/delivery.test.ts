@@ -46,7 +46,16 @@ describeOnEngines('realtime delivery', (engine) => {
       assert.deepEqual(first, {
         type: 'message',
         id: sent.data.logId,
-        record: { logId: String(sent.data.logId), msgId: 'hello-1', channelType: 0, fromId: alice, targetId: bob, msgType: 1, content: { content: 'hello' }, createTime: sent.data.datetime },
+        record: {
+          logId: String(sent.data.logId),
+          msgId: 'hello-1',
+          channelType: 0,
+          fromId: alice,
+          targetId: bob,
+          msgType: 1,
+          content: { content: 'hello' },
+          createTime: sent.data.datetime,
+        },
       });
       assert.equal(new Set(socket.eventIds).size, socket.eventIds.length, 'each event once');
     }
@@ -65,7 +74,10 @@ describeOnEngines('realtime delivery', (engine) => {
     for (const socket of [aliceSocket, bobSocket]) {
       await socket.until((s) => s.events.length >= 4);
       const [, , focus, revoke] = socket.events;
-      assert.deepEqual({ ...focus, time: undefined }, { type: 'focus', id: focus!.id, logId: String(first.data.logId), channelType: 0, uid: bob, currentNum: 1, time: undefined });
+      assert.deepEqual(
+        { ...focus, time: undefined },
+        { type: 'focus', id: focus!.id, logId: String(first.data.logId), channelType: 0, uid: bob, currentNum: 1, time: undefined },
+      );
       assert.deepEqual(revoke, { type: 'revoke', id: revoke!.id, logId: String(second.data.logId), channelType: 0, operator: alice, self: true });
     }
   });
@@ -81,7 +93,10 @@ describeOnEngines('realtime delivery', (engine) => {
       await socket.until((s) => s.events.some((frame) => frame.id === sent.data.logId));
     }
     // A private message to the former member and the stranger proves their sockets are live and in order.
-    for (const [uid, socket] of [[g.uids.former, former], [g.uids.stranger, stranger]] as const) {
+    for (const [uid, socket] of [
+      [g.uids.former, former],
+      [g.uids.stranger, stranger],
+    ] as const) {
       const probe = await g.owner.sendText(uid, 'probe');
       await socket.until((s) => s.events.some((frame) => frame.id === probe.data.logId));
       assert.deepEqual(socket.eventIds, [probe.data.logId]);
@@ -110,7 +125,10 @@ describeOnEngines('realtime delivery', (engine) => {
     });
     // The newcomer's SignInGroup notice, the welcome, the KickOutGroup notice before the leave, then only private.
     assert.deepEqual(kinds, ['group:join', 'notice', 'message', 'notice', 'group:leave', 'message']);
-    assert.equal(memberSocket.events.some((frame) => frame.id === after.data.logId), false);
+    assert.equal(
+      memberSocket.events.some((frame) => frame.id === after.data.logId),
+      false,
+    );
   });
 
   it('accepts the token in the query string, for browsers', async () => {

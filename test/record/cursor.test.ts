@@ -33,7 +33,7 @@ import { uniqueUid, useChatlog } from '../helpers/server.js';
     // Page with a small count while the senders run; stop after a pass that began once they were all done.
     const seen: number[] = [];
     let start = 0;
-    for (let finalPass = false; ; ) {
+    for (let finalPass = false; ;) {
       const reply = await readerClient.sync({ start, count: 7 });
       assert.equal(reply.result, 0, reply.message);
       seen.push(...reply.data.records.map((record) => decodeRecord(record).common!.mid));
@@ -45,6 +45,9 @@ import { uniqueUid, useChatlog } from '../helpers/server.js';
     await sending;
 
     assert.equal(seen.length, senders * perSender);
-    assert.deepEqual(seen, [...sent].sort((x, y) => x - y));
+    assert.deepEqual(
+      seen,
+      [...sent].sort((x, y) => x - y),
+    );
   });
 });

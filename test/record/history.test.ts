@@ -23,7 +23,10 @@ describeOnEngines('pri-chat-record', (engine) => {
     const reply = await a.history({ targetId: bob, count: 100 });
     assert.equal(reply.status, 200);
     assert.equal(reply.data.record_count, 5);
-    assert.deepEqual(reply.data.records.map((r) => r.logId), ids.map(String).reverse());
+    assert.deepEqual(
+      reply.data.records.map((r) => r.logId),
+      ids.map(String).reverse(),
+    );
     const newest = reply.data.records[0]!;
     assert.deepEqual(Object.keys(newest).sort(), ['channelType', 'content', 'createTime', 'fromId', 'logId', 'msgId', 'msgType', 'targetId']);
     assert.equal(newest.fromId, alice);
@@ -43,7 +46,10 @@ describeOnEngines('pri-chat-record', (engine) => {
   it('returns only messages below logId, at most count', async () => {
     const { bob, a, ids } = await conversation();
     const reply = await a.history({ targetId: bob, count: 2, logId: String(ids[3]) });
-    assert.deepEqual(reply.data.records.map((r) => r.logId), [String(ids[2]), String(ids[1])]);
+    assert.deepEqual(
+      reply.data.records.map((r) => r.logId),
+      [String(ids[2]), String(ids[1])],
+    );
     const asNumber = await a.history({ targetId: bob, count: 2, logId: ids[3] });
     assert.deepEqual(asNumber.data, reply.data);
   });
@@ -53,7 +59,10 @@ describeOnEngines('pri-chat-record', (engine) => {
     for (const logId of [undefined, '', '0', 0]) {
       const reply = await a.history({ targetId: bob, count: 1, ...(logId !== undefined && { logId }) });
       assert.equal(reply.result, 0, `logId ${JSON.stringify(logId)}: ${reply.message}`);
-      assert.deepEqual(reply.data.records.map((r) => r.logId), [String(ids[4])]);
+      assert.deepEqual(
+        reply.data.records.map((r) => r.logId),
+        [String(ids[4])],
+      );
     }
   });
 
@@ -68,7 +77,7 @@ describeOnEngines('pri-chat-record', (engine) => {
     }
   });
 
-  it('shows nothing of other users\' chats', async () => {
+  it("shows nothing of other users' chats", async () => {
     const { alice, bob } = await conversation();
     const carol = await chatlog().client(uniqueUid('carol'));
     assert.equal((await carol.history({ targetId: bob, count: 100 })).data.record_count, 0);
@@ -79,7 +88,10 @@ describeOnEngines('pri-chat-record', (engine) => {
     const { bob, a, ids } = await conversation();
     await a.revoke(ids[4]!);
     const reply = await a.history({ targetId: bob, count: 100 });
-    assert.deepEqual(reply.data.records.map((r) => r.logId), ids.slice(0, 4).map(String).reverse());
+    assert.deepEqual(
+      reply.data.records.map((r) => r.logId),
+      ids.slice(0, 4).map(String).reverse(),
+    );
   });
 
   it('carries source and reference when they were set, as protobuf carries them: zero values and unknown keys left out', async () => {
@@ -87,7 +99,15 @@ describeOnEngines('pri-chat-record', (engine) => {
     const a = await chatlog().client(alice);
     const reference = { topic: 1, ref: 2 };
     const source = { channelType: 1, from: { id: 'x', name: 'X' } };
-    await a.pushJson({ channelType: 0, msgId: 'r', targetId: bob, msgType: 1, content: { content: 'quote' }, source: { ...source, extra: 'dropped', target: { id: '' } }, reference });
+    await a.pushJson({
+      channelType: 0,
+      msgId: 'r',
+      targetId: bob,
+      msgType: 1,
+      content: { content: 'quote' },
+      source: { ...source, extra: 'dropped', target: { id: '' } },
+      reference,
+    });
     const [record] = (await a.history({ targetId: bob, count: 1 })).data.records;
     assert.deepEqual(record?.reference, reference);
     assert.deepEqual(record?.source, source);

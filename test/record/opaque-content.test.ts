@@ -37,7 +37,10 @@ describeOnEngines('end-to-end encrypted message bodies', (engine) => {
     );
 
     await ws.until((client) => client.events.length === 3);
-    assert.deepEqual(ws.events.map((frame) => [(frame.record as { content: unknown }).content, (frame.record as { msg: string }).msg]), bodies.map((body) => [null, body.toString('base64')]));
+    assert.deepEqual(
+      ws.events.map((frame) => [(frame.record as { content: unknown }).content, (frame.record as { msg: string }).msg]),
+      bodies.map((body) => [null, body.toString('base64')]),
+    );
 
     await comet.until((frames) => new Set(frames.filter((f) => f.op === CometOp.ReceiveMsg).map((f) => f.seq)).size === 3);
     const pushed = [...new Map(comet.received().map((f) => [f.seq, Buffer.from(codec.decodeStreamRecord(f.body).common!.msg)])).values()];
@@ -59,7 +62,9 @@ describeOnEngines('end-to-end encrypted message bodies', (engine) => {
     const aliceUid = uniqueUid('alice');
     const bobUid = uniqueUid('bob');
     const alice = await chatlog().client(aliceUid);
-    await expectOk(alice.upload('/record/push', codec.encodePush({ msgId: 'plain', targetId: bobUid, msgType: 1, msg: codec.encodeContent(1, { content: 'in clear' }) })));
+    await expectOk(
+      alice.upload('/record/push', codec.encodePush({ msgId: 'plain', targetId: bobUid, msgType: 1, msg: codec.encodeContent(1, { content: 'in clear' }) })),
+    );
     const [record] = (await expectOk((await chatlog().client(bobUid)).history({ targetId: aliceUid, count: 1 }))).records;
     assert.deepEqual(record!.content, { content: 'in clear' });
     assert.equal('msg' in record!, false);

@@ -23,7 +23,11 @@ describeOnEngines('push', (engine) => {
 
   it('accepts the part named message as well as file', async () => {
     const client = await chatlog().client(uniqueUid('alice'));
-    const reply = await client.upload('/record/push', codec.encodePush({ msgId: 'm1', targetId: uniqueUid('bob'), msgType: 1, msg: encodeText('hi') }), 'message');
+    const reply = await client.upload(
+      '/record/push',
+      codec.encodePush({ msgId: 'm1', targetId: uniqueUid('bob'), msgType: 1, msg: encodeText('hi') }),
+      'message',
+    );
     assert.equal(reply.result, 0, reply.message);
   });
 
@@ -39,7 +43,12 @@ describeOnEngines('push', (engine) => {
   it('stores the Proto inside a comet frame on /record/push2', async () => {
     const [alice, bob] = [uniqueUid('alice'), uniqueUid('bob')];
     const client = await chatlog().client(alice);
-    const frame = codec.encodeCometFrame(codec.encodePush({ msgId: 'm1', targetId: bob, msgType: 1, msg: encodeText('framed') }), { ver: 1, op: 7, seq: 3, ack: 0 });
+    const frame = codec.encodeCometFrame(codec.encodePush({ msgId: 'm1', targetId: bob, msgType: 1, msg: encodeText('framed') }), {
+      ver: 1,
+      op: 7,
+      seq: 3,
+      ack: 0,
+    });
     const reply = await client.upload('/record/push2', frame);
     assert.equal(reply.result, 0, reply.message);
     const [record] = await (await chatlog().client(bob)).syncAll();
@@ -91,7 +100,10 @@ describeOnEngines('push', (engine) => {
   it('takes the sender from the token and ignores Common.from, mid and datetime', async () => {
     const [alice, bob] = [uniqueUid('alice'), uniqueUid('bob')];
     const client = await chatlog().client(alice);
-    const reply = await client.upload('/record/push', codec.encodePush({ msgId: 'm', targetId: bob, msgType: 1, msg: encodeText('x'), from: 'mallory', mid: 7, datetime: 1 }));
+    const reply = await client.upload(
+      '/record/push',
+      codec.encodePush({ msgId: 'm', targetId: bob, msgType: 1, msg: encodeText('x'), from: 'mallory', mid: 7, datetime: 1 }),
+    );
     const [record] = await (await chatlog().client(bob)).syncAll();
     assert.equal(record?.common?.from, alice);
     assert.equal(record?.common?.mid, reply.data.logId);

@@ -31,7 +31,10 @@ describeOnEngines('revoke', (engine) => {
     await a.revoke(logId);
     assert.equal((await a.history({ targetId: bob, count: 100 })).data.record_count, 0);
     const records = await b.syncAll();
-    assert.equal(records.some((record) => record.common !== undefined), false);
+    assert.equal(
+      records.some((record) => record.common !== undefined),
+      false,
+    );
   });
 
   it('rejects a revoke by the receiver', async () => {

@@ -15,16 +15,35 @@ describeOnEngines('sync-record', (engine) => {
     const { alice, bob, a, b } = await pair();
     const source = { channelType: 0, from: { id: 'x', name: 'Xavier' }, target: { id: 'y', name: 'Yvonne' } };
     const reference = { topic: 3, ref: 4 };
-    const sent = await a.pushJson({ channelType: 0, msgId: 'full', targetId: bob, msgType: 3, content: { mediaUrl: 'https://img/1.png', height: 10, width: 20 }, source, reference });
+    const sent = await a.pushJson({
+      channelType: 0,
+      msgId: 'full',
+      targetId: bob,
+      msgType: 3,
+      content: { mediaUrl: 'https://img/1.png', height: 10, width: 20 },
+      source,
+      reference,
+    });
     const reply = await b.sync({ count: 10 });
     assert.equal(reply.status, 200);
     assert.equal(reply.data.record_count, 1);
     const record = decodeRecord(reply.data.records[0]!);
     assert.equal(record.eventType, 0);
-    assert.deepEqual({ ...record.common!, msg: undefined }, {
-      channelType: 0, mid: sent.data.logId, seq: 'full', from: alice, target: bob, msgType: 3, msg: undefined,
-      datetime: sent.data.datetime, source, reference,
-    });
+    assert.deepEqual(
+      { ...record.common!, msg: undefined },
+      {
+        channelType: 0,
+        mid: sent.data.logId,
+        seq: 'full',
+        from: alice,
+        target: bob,
+        msgType: 3,
+        msg: undefined,
+        datetime: sent.data.datetime,
+        source,
+        reference,
+      },
+    );
     assert.deepEqual(codec.decodeContent(3, record.common!.msg), { mediaUrl: 'https://img/1.png', height: 10, width: 20 });
   });
 
@@ -33,11 +52,17 @@ describeOnEngines('sync-record', (engine) => {
     const ids = [];
     for (let i = 0; i < 5; i++) ids.push((await a.sendText(bob, `m${i}`)).data.logId);
     const all = await b.sync({ count: 1000 });
-    assert.deepEqual(all.data.records.map((r) => decodeRecord(r).common!.mid), ids);
+    assert.deepEqual(
+      all.data.records.map((r) => decodeRecord(r).common!.mid),
+      ids,
+    );
     const fromSender = await a.sync({ count: 1000, start: 0 });
     assert.equal(fromSender.data.record_count, 5);
     const page = await b.sync({ count: 2, start: ids[1] });
-    assert.deepEqual(page.data.records.map((r) => decodeRecord(r).common!.mid), ids.slice(2, 4));
+    assert.deepEqual(
+      page.data.records.map((r) => decodeRecord(r).common!.mid),
+      ids.slice(2, 4),
+    );
     const asString = await b.sync({ count: 2, start: String(ids[1]) });
     assert.deepEqual(asString.data, page.data);
   });

@@ -30,7 +30,12 @@ describeOnEngines('group commit in the store', (engine) => {
     for (const outcome of refused) assert.equal((outcome as PromiseRejectedResult).reason.code, -1019);
 
     const stored = (await store.readStream('bob', 0, 100)).map((event) => (event.kind === 'message' ? event.message.msgId : ''));
-    assert.deepEqual(stored, Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 5 !== 4).map((i) => `m${i}`));
+    assert.deepEqual(
+      stored,
+      Array.from({ length: 40 }, (_, i) => i)
+        .filter((i) => i % 5 !== 4)
+        .map((i) => `m${i}`),
+    );
     const { batches, works, isolatedReruns } = store.writeStats;
     assert.equal(works, 40);
     assert.ok(batches < works, `40 concurrent writes took ${batches} transactions`);
@@ -52,7 +57,10 @@ describeOnEngines('group commit in the store', (engine) => {
   });
 
   it('answers a write alone in its transaction with its own error and keeps going', async () => {
-    await assert.rejects(store.write(async () => Promise.reject(AppError.notFound('nothing here'))), { code: -1007 });
+    await assert.rejects(
+      store.write(async () => Promise.reject(AppError.notFound('nothing here'))),
+      { code: -1007 },
+    );
     assert.equal(await store.write(async (tx) => (await tx.insertMessage('alice', text('after'), 1, ['alice']))!.msgId), 'after');
   });
 });

@@ -8,7 +8,16 @@ import { engines } from '../helpers/engines.js';
 
 /** Debian's chromium; playwright-core never downloads a browser of its own. */
 const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 const SCREENSHOT_DIR = 'test-results';
 
 describe('demo page in headless Chromium', function () {
@@ -110,7 +119,7 @@ describe('demo page in headless Chromium', function () {
     assert.deepEqual(problems, []);
   });
 
-  it('signs in with a pasted token and refuses a bad one with the server\'s message', async () => {
+  it("signs in with a pasted token and refuses a bad one with the server's message", async () => {
     const context = await browser!.newContext();
     const page = await context.newPage();
     await page.goto(`${baseUrl}/`);
@@ -120,7 +129,9 @@ describe('demo page in headless Chromium', function () {
     await page.click('#paste-token-form button[type="submit"]');
     await page.locator('#sign-in-error', { hasText: 'not a JWT' }).waitFor();
 
-    const { data } = (await (await fetch(`${baseUrl}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"uid":"carol"}' })).json()) as { data: { token: string } };
+    const { data } = (await (
+      await fetch(`${baseUrl}/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"uid":"carol"}' })
+    ).json()) as { data: { token: string } };
     await page.fill('#token', data.token);
     await page.click('#paste-token-form button[type="submit"]');
     await page.locator('#status[data-state="live"]').waitFor();

@@ -36,7 +36,8 @@ const DEV_TOKEN_TTL_SECONDS = 24 * 3600;
  * the policy can forbid everything else; with no inline script, injected markup could not run either.
  */
 const PAGE_HEADERS = {
-  'Content-Security-Policy': "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'Content-Security-Policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   // Rebuilt by every build; revalidating costs nothing next to a stale script after an upgrade.

@@ -23,7 +23,12 @@ export interface GroupRoutesDeps {
 
 const uidListSchema = { type: 'array', items: uidSchema, errorHint: 'must be an array of uids (1 to 64 characters without whitespace)' } as const;
 const textSchema = (maxLength: number) =>
-  ({ type: 'string', maxLength, pattern: TEXT_PATTERN, errorHint: `must be a string of at most ${maxLength} characters of valid Unicode text without U+0000` }) as const;
+  ({
+    type: 'string',
+    maxLength,
+    pattern: TEXT_PATTERN,
+    errorHint: `must be a string of at most ${maxLength} characters of valid Unicode text without U+0000`,
+  }) as const;
 
 /** Group names are long: dtalk clients encrypt them with the group key and send base64. */
 const NAME_LENGTH = 1024;
@@ -65,7 +70,13 @@ export function groupRoutes({ ajv, groups, groupQueries, catalog, auth, json, li
   };
   const info = (view: GroupView, withKey = true) => groupJson(view, groupQueries.maximum, { withKey });
   /** The change endpoints answer {} (the clients read only `result`). */
-  const change = <T extends WithId>(path: string, summary: string, schema: object, example: T, apply: (uid: string, groupId: number, body: T) => Promise<unknown>) =>
+  const change = <T extends WithId>(
+    path: string,
+    summary: string,
+    schema: object,
+    example: T,
+    apply: (uid: string, groupId: number, body: T) => Promise<unknown>,
+  ) =>
     route<T>({
       path,
       summary,
@@ -161,22 +172,37 @@ export function groupRoutes({ ajv, groups, groupQueries, catalog, auth, json, li
     path: '/app/member/muteTime',
     writes: true,
     summary: 'Mute normal members for muteTime ms (at most 24 h; 9223372036854775807 for ever; 0 lifts) (owner, admins)',
-    schema: withId({ memberIds: { ...uidListSchema, minItems: 1 }, muteTime: { type: 'integer', minimum: 0, errorHint: 'must be a duration in ms' } }, ['memberIds', 'muteTime']),
+    schema: withId({ memberIds: { ...uidListSchema, minItems: 1 }, muteTime: { type: 'integer', minimum: 0, errorHint: 'must be a duration in ms' } }, [
+      'memberIds',
+      'muteTime',
+    ]),
     example: { id: 7, memberIds: ['bob'], muteTime: 600000 },
     response: { members: [{ ...membersExample[1], memberMuteTime: 1764100600000 }] },
     handle: async (uid, body) => ({ members: (await groups.setMuteTime(uid, groupIdOf(body), body.memberIds, muteDuration(body.muteTime))).map(memberJson) }),
   });
 
   const settings: Array<[string, string, Record<string, object>, SettingChange & WithId]> = [
-    ['name', 'Rename the group: name (members see; clients encrypt it), publicName (anyone sees); "" leaves one as it is', { name: textSchema(NAME_LENGTH), publicName: textSchema(NAME_LENGTH) }, { id: 7, name: 'team', publicName: 'team' }],
+    [
+      'name',
+      'Rename the group: name (members see; clients encrypt it), publicName (anyone sees); "" leaves one as it is',
+      { name: textSchema(NAME_LENGTH), publicName: textSchema(NAME_LENGTH) },
+      { id: 7, name: 'team', publicName: 'team' },
+    ],
     ['avatar', "Set the group's avatar (a URL)", { avatar: textSchema(2048) }, { id: 7, avatar: 'https://example.com/a.png' }],
-    ['joinType', 'Who may add members: 0 anyone, 1 the owner and admins, 2 the owner and admins (others would need approval)', { joinType: { type: 'integer', enum: [0, 1, 2] } }, { id: 7, joinType: 1 }],
+    [
+      'joinType',
+      'Who may add members: 0 anyone, 1 the owner and admins, 2 the owner and admins (others would need approval)',
+      { joinType: { type: 'integer', enum: [0, 1, 2] } },
+      { id: 7, joinType: 1 },
+    ],
     ['friendType', 'Whether members may add each other as friends: 0 yes, 1 no', { friendType: { type: 'integer', enum: [0, 1] } }, { id: 7, friendType: 1 }],
     ['muteType', 'Who may post: 0 everyone, 1 only the owner and admins', { muteType: { type: 'integer', enum: [0, 1] } }, { id: 7, muteType: 1 }],
   ];
   for (const [field, summary, properties, example] of settings) {
     const required = field === 'name' ? [] : [field];
-    change(`/app/${field}`, `${summary} (owner, admins)`, withId(properties, required), example, (uid, id, { id: _id, idStr: _idStr, ...setting }) => groups.updateSetting(uid, id, setting as SettingChange));
+    change(`/app/${field}`, `${summary} (owner, admins)`, withId(properties, required), example, (uid, id, { id: _id, idStr: _idStr, ...setting }) =>
+      groups.updateSetting(uid, id, setting as SettingChange),
+    );
   }
 
   route<WithId>({

@@ -37,7 +37,15 @@ export interface JsonRouteDef<T> {
  */
 export function jsonRoute<T>(kit: JsonRouteKit, def: JsonRouteDef<T>): void {
   const validate = compileValidator<T>(kit.ajv, def.schema);
-  kit.catalog.add({ method: 'post', path: def.path, summary: def.summary, tag: def.tag, auth: true, json: { schema: def.schema, example: def.example }, response: { data: def.response } });
+  kit.catalog.add({
+    method: 'post',
+    path: def.path,
+    summary: def.summary,
+    tag: def.tag,
+    auth: true,
+    json: { schema: def.schema, example: def.example },
+    response: { data: def.response },
+  });
   const handle: Middleware = async (ctx) => respondOk(ctx, await def.handle(ctx.state.uid, validate(ctx.request.body), ctx));
   if (def.writes) kit.router.post(def.path, kit.auth, kit.limitWrites, kit.json, handle);
   else kit.router.post(def.path, kit.auth, kit.json, handle);

@@ -38,8 +38,13 @@ const partSchema = {
   properties: { partNumber: { type: 'integer', minimum: 1 }, ETag: { type: 'string', maxLength: 256 }, Etag: { type: 'string', maxLength: 256 } },
 } as const;
 
-interface UploadRef { key: string; uploadId: string }
-interface CompleteBody extends UploadRef { parts: Array<{ partNumber: number; ETag?: string; Etag?: string }> }
+interface UploadRef {
+  key: string;
+  uploadId: string;
+}
+interface CompleteBody extends UploadRef {
+  parts: Array<{ partNumber: number; ETag?: string; Etag?: string }>;
+}
 
 /** Downloads are the same bytes for everyone and change only when their owner uploads the key again. */
 const DOWNLOAD_HEADERS = {
@@ -55,8 +60,7 @@ export function mediaRoutes({ ajv, media, catalog, auth, json, limitWrites, publ
   const router = new Router();
   const kit: JsonRouteKit = { router, ajv, catalog, auth, json, limitWrites };
   const origin = (ctx: Context) => publicUrl ?? `${ctx.protocol}://${ctx.host}`;
-  const upload = (ctx: Context, maxFileBytes: number) =>
-    readMediaUpload(ctx.req, { maxFileBytes, tmpDir: media.tmpDir }, () => ctx.set('Connection', 'close'));
+  const upload = (ctx: Context, maxFileBytes: number) => readMediaUpload(ctx.req, { maxFileBytes, tmpDir: media.tmpDir }, () => ctx.set('Connection', 'close'));
 
   catalog.add({
     method: 'post',
@@ -91,7 +95,14 @@ export function mediaRoutes({ ajv, media, catalog, auth, json, limitWrites, publ
     tag: 'media',
     auth: true,
     upload: 'the part; text fields key, uploadId, partNumber, appId, ossType',
-    response: { data: { ETag: '"5d41402abc4b2a76b9719d911017c592"', partNumber: 1, uploadId: '9f86d081884c7d659a2feaa0c55ad015', key: 'chatList/file/20261202/report.pdf' } },
+    response: {
+      data: {
+        ETag: '"5d41402abc4b2a76b9719d911017c592"',
+        partNumber: 1,
+        uploadId: '9f86d081884c7d659a2feaa0c55ad015',
+        key: 'chatList/file/20261202/report.pdf',
+      },
+    },
   });
   router.post('/oss/upload-part', auth, limitWrites, async (ctx) => {
     const { fields, file } = await upload(ctx, media.limits.maxPartBytes);
@@ -108,7 +119,11 @@ export function mediaRoutes({ ajv, media, catalog, auth, json, limitWrites, publ
       required: ['key', 'uploadId', 'parts'],
       properties: { ...ossBase, key: keySchema, uploadId: uploadIdSchema, parts: { type: 'array', maxItems: 10_000, items: partSchema } },
     },
-    example: { key: 'chatList/file/20261202/report.pdf', uploadId: '9f86d081884c7d659a2feaa0c55ad015', parts: [{ partNumber: 1, ETag: '"5d41402abc4b2a76b9719d911017c592"' }] },
+    example: {
+      key: 'chatList/file/20261202/report.pdf',
+      uploadId: '9f86d081884c7d659a2feaa0c55ad015',
+      parts: [{ partNumber: 1, ETag: '"5d41402abc4b2a76b9719d911017c592"' }],
+    },
     response: { url: 'http://localhost:8080/media/chatList/file/20261202/report.pdf', uri: 'chatList/file/20261202/report.pdf' },
     writes: true,
     handle: async (uid, body, ctx) => {
@@ -162,14 +177,24 @@ function decodeKeyPath(path: string): string {
 }
 
 /** 200 with the file, 206 with one range of it, 304 when the client has it, 416 for a range outside it. */
-async function serveFile(ctx: Context, path: string, object: { size: number; etag: string | null; contentType: string | null; updatedAt: number }): Promise<void> {
+async function serveFile(
+  ctx: Context,
+  path: string,
+  object: { size: number; etag: string | null; contentType: string | null; updatedAt: number },
+): Promise<void> {
   const info = await stat(path).catch(() => undefined);
   if (!info) throw AppError.notFound('the file is missing from the media storage');
   ctx.set(DOWNLOAD_HEADERS);
   if (object.etag) ctx.set('ETag', object.etag);
   ctx.set('Last-Modified', new Date(object.updatedAt).toUTCString());
   ctx.type = object.contentType ?? 'application/octet-stream';
-  if (object.etag && ctx.get('if-none-match').split(/\s*,\s*/).includes(object.etag)) {
+  if (
+    object.etag &&
+    ctx
+      .get('if-none-match')
+      .split(/\s*,\s*/)
+      .includes(object.etag)
+  ) {
     ctx.status = 304;
     return;
   }

@@ -63,10 +63,24 @@ const markSchema = {
   properties: { type: channelTypeSchema, logId: idSchema },
 } as const;
 
-interface SyncBody { count: number; start?: number | string }
-interface HistoryBody { targetId: string; count: number; logId?: number | string }
-interface GroupHistoryBody { groupId: number | string; count: number; logId?: number | string }
-interface MarkBody { type?: ChannelType; logId: number | string }
+interface SyncBody {
+  count: number;
+  start?: number | string;
+}
+interface HistoryBody {
+  targetId: string;
+  count: number;
+  logId?: number | string;
+}
+interface GroupHistoryBody {
+  groupId: number | string;
+  count: number;
+  logId?: number | string;
+}
+interface MarkBody {
+  type?: ChannelType;
+  logId: number | string;
+}
 
 /** POST /record/push[2] and /app/record/*: validate, call a service, shape the response. */
 export function recordRoutes(deps: RecordRoutesDeps): Router {
@@ -128,7 +142,16 @@ export function recordRoutes(deps: RecordRoutesDeps): Router {
   });
 
   const historyOf = (messages: StoredMessage[]) => ({ record_count: messages.length, records: messages.map((message) => codec.messageRecordJson(message)) });
-  const recordExample = { logId: '42', msgId: 'c0ffee', channelType: 0, fromId: 'alice', targetId: 'bob', msgType: 1, content: { content: 'hello' }, createTime: 1764100000000 };
+  const recordExample = {
+    logId: '42',
+    msgId: 'c0ffee',
+    channelType: 0,
+    fromId: 'alice',
+    targetId: 'bob',
+    msgType: 1,
+    content: { content: 'hello' },
+    createTime: 1764100000000,
+  };
 
   jsonRoute<HistoryBody>(kit, {
     path: '/app/record/pri-chat-record',
