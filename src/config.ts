@@ -78,6 +78,10 @@ export interface Config {
   syncMaxPageBytes: number;
   /** Events read from the database per query while a socket catches up. */
   realtimeReadPage: number;
+  /** How long delivery waits for a missing notification before the sockets read from the database. */
+  realtimeGapMs: number;
+  /** `live`: sockets get committed events from their notifications; `database`: every socket reads each one back. */
+  realtimeDelivery: 'live' | 'database';
   /** Largest JSON body of the non-push endpoints (a group invitation of 10,000 uids). */
   maxJsonBodyBytes: number;
   /** Verified JWTs kept until they expire, at most this many (0: none). */
@@ -139,6 +143,8 @@ export const SETTINGS = [
   'WS_HEARTBEAT_INTERVAL',
   'MAX_SOCKETS_PER_UID',
   'REALTIME_READ_PAGE',
+  'REALTIME_GAP_WAIT',
+  'REALTIME_DELIVERY',
   'COMET_AUTH_TIMEOUT',
   'COMET_MAX_PENDING_AUTH',
   'COMET_HEARTBEAT_TIMEOUT',
@@ -215,6 +221,13 @@ export function loadConfig(env: Env): Config {
     if (['false', '0', 'no', 'off'].includes(text)) return false;
     problems.push(`${name} must be true or false (got "${text}")`);
     return false;
+  };
+
+  const oneOf = <T extends string>(name: string, values: readonly T[], fallback: T): T => {
+    const text = read(name) ?? fallback;
+    if (values.includes(text as T)) return text as T;
+    problems.push(`${name} must be one of ${values.join(', ')} (got "${text}")`);
+    return fallback;
   };
 
   const nodeEnv = read('NODE_ENV');
@@ -314,10 +327,7 @@ export function loadConfig(env: Env): Config {
     uploadTtlMs: duration('MULTIPART_UPLOAD_TTL', '24h'),
   };
 
-  const logLevelText = read('LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevelText as LogLevel)) {
-    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelText}")`);
-  }
+  const logLevel = oneOf('LOG_LEVEL', LOG_LEVELS, 'info');
 
   const config: Config = {
     port,
@@ -338,6 +348,8 @@ export function loadConfig(env: Env): Config {
     wsHeartbeatMs: duration('WS_HEARTBEAT_INTERVAL', '30s'),
     syncMaxPageBytes: integer('SYNC_MAX_PAGE_BYTES', 1_048_576, 1024, 1024 * 1024 * 1024),
     realtimeReadPage: integer('REALTIME_READ_PAGE', 500, 1, 100_000),
+    realtimeGapMs: duration('REALTIME_GAP_WAIT', '200ms'),
+    realtimeDelivery: oneOf('REALTIME_DELIVERY', ['live', 'database'], 'live'),
     maxJsonBodyBytes: integer('MAX_JSON_BODY_BYTES', 1_048_576, 1024, 1024 * 1024 * 1024),
     jwtCacheSize: integer('JWT_CACHE_SIZE', 10_000, 0, 10_000_000),
     readinessTimeoutMs: duration('READINESS_TIMEOUT', '2s'),
@@ -349,7 +361,7 @@ export function loadConfig(env: Env): Config {
     writeBatchMax: integer('WRITE_BATCH_MAX', 64, 1, 1000),
     rateLimitSends,
     media,
-    logLevel: LOG_LEVELS.includes(logLevelText as LogLevel) ? (logLevelText as LogLevel) : 'info',
+    logLevel,
     development,
   };
   if (problems.length > 0) throw new ConfigError(problems);

@@ -136,17 +136,35 @@ export type SettingEventData = { time: number } & (
 );
 
 /**
- * What one committed event changed, for realtime: whose streams it is in. It names who it concerns, not what it
- * holds: instances read the events themselves from the database, in stream order.
+ * One committed event as realtime carries it: the event itself, ready to encode, and whose streams it is in, so
+ * that every instance can hand it to the sockets concerned without reading it back.
  */
 export interface CommittedEvent {
   id: number;
   /** Users concerned directly: the parties of a private event, the uids a membership event names. */
   uids?: string[];
-  /** A group whose members the event concerns. */
+  /** A group whose members (those whose stay covers the event) it concerns. */
   groupId?: number;
   /** A membership change, so that instances keep their group index without reading it back. */
   membership?: { kind: 'join' | 'leave' | 'disband'; uids: string[] };
+  /**
+   * The event as the streams hold it. Absent when it was too large to carry across instances: the sockets it
+   * concerns then read it from the database.
+   */
+  event?: StreamEvent;
+}
+
+/**
+ * What one write transaction committed. Ids are dense: the batch took every id in (after, last], so an instance
+ * that has applied every batch up to `after` knows at once whether it has missed one. An id of the range that no
+ * event has was taken by a write that left nothing behind (a repeated msgId, a work that failed).
+ */
+export interface CommittedBatch {
+  after: number;
+  last: number;
+  events: CommittedEvent[];
+  /** The events were too many to carry across instances: receivers must read what the range holds themselves. */
+  incomplete?: true;
 }
 
 /** One entry of a user's stream, at position `id`. */

@@ -8,7 +8,7 @@ import { PushInput } from './input/push-input.js';
 import { createAjv } from './input/validation.js';
 import { InProcessBus, type EventBus } from './bus/event-bus.js';
 import { RedisBus } from './bus/redis-bus.js';
-import { RealtimeGateway } from './gateway/gateway.js';
+import { RealtimeGateway, type GatewayOptions } from './gateway/gateway.js';
 import { createApp } from './http/app.js';
 import { Metrics } from './observability/metrics.js';
 import { MemorySendLimiter, RedisSendLimiter, type SendLimiter } from './ratelimit/send-limiter.js';
@@ -42,6 +42,8 @@ export interface ServerOptions {
   logger?: Logger;
   /** The clock FZM-SIGNATURE tokens are checked against; tests replaying captured tokens set it back. */
   signatureClock?: () => number;
+  /** Sees every notification this instance receives and passes it on, or not: tests lose and reorder them. */
+  interceptNotifications?: GatewayOptions['intercept'];
 }
 
 /**
@@ -52,7 +54,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const logger = options.logger ?? pino({ level: config.logLevel });
   const db = await openDatabase(config.database);
   // Every committed event is announced on the bus, once, by the write path: services never build notifications.
-  const store = new KnexStore(db, { maxBatch: config.writeBatchMax, onCommitted: (events) => events.forEach((event) => bus.publish(event)) });
+  const store = new KnexStore(db, { maxBatch: config.writeBatchMax, onCommitted: (batch) => bus.publish(batch) });
   let bus: EventBus;
   let redisBus: RedisBus | undefined;
   if (config.redisUrl) {
@@ -134,8 +136,15 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     records,
     bus,
     logger,
-    onDelivered: () => metrics.eventsDelivered.inc(),
+    observer: {
+      delivered: (source) => metrics.eventsDelivered.inc({ source }),
+      streamRead: () => metrics.streamReads.inc(),
+      gap: () => metrics.notificationGaps.inc(),
+    },
     readPage: config.realtimeReadPage,
+    gapMs: config.realtimeGapMs,
+    live: config.realtimeDelivery === 'live',
+    intercept: options.interceptNotifications,
     maxSocketsPerUid: config.maxSocketsPerUid,
     ws: {
       codec,
@@ -160,6 +169,13 @@ export async function createServer(config: Config, options: ServerOptions = {}):
       },
     },
   });
+  try {
+    await gateway.start();
+  } catch (err) {
+    await Promise.all([gateway.close(), bus.close(), sendLimiter?.close()]);
+    await store.close();
+    throw err;
+  }
   const http = createHttpServer(app.callback());
   http.on('upgrade', (req, socket, head) => gateway.handleUpgrade(req, socket, head));
 

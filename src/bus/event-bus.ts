@@ -1,10 +1,10 @@
-import type { CommittedEvent } from '../domain.js';
+import type { CommittedBatch } from '../domain.js';
 
 /**
- * A notification that an event was committed. Every instance reads the events themselves from the database, in
- * stream order, so a lost or late notification costs latency, never data (DESIGN.md "Realtime").
+ * A notification that a batch was committed, with its events. Instances apply batches in id order and read from
+ * the database whatever they find missing, so a lost or late notification costs latency, never data.
  */
-export type Notification = CommittedEvent;
+export type Notification = CommittedBatch;
 
 /**
  * Something for a user's open connections that is in no stream and is not worth keeping: a device signed in

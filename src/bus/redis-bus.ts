@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { decodeBusMessage, encodeBusMessage, type BusMessage } from './batch-wire.js';
 import type { BusListener, EventBus, LiveSignal, Notification } from './event-bus.js';
 
 /**
@@ -51,13 +52,13 @@ export class RedisBus implements EventBus {
 
   publish(notification: Notification): void {
     // The offline queue keeps it while Redis is away and sends it on reconnect.
-    this.publisher.publish(this.channel, JSON.stringify(notification)).catch((err: Error) => {
-      this.logger.warn({ err: err.message }, 'could not publish a notification; subscribers will resync');
+    this.publisher.publish(this.channel, encodeBusMessage({ batch: notification })).catch((err: Error) => {
+      this.logger.warn({ err: err.message }, 'could not publish a notification; instances will find the gap and read it from the database');
     });
   }
 
   publishLive(signal: LiveSignal): void {
-    this.publisher.publish(this.channel, JSON.stringify({ live: signal })).catch((err: Error) => {
+    this.publisher.publish(this.channel, encodeBusMessage({ live: signal })).catch((err: Error) => {
       this.logger.warn({ err: err.message }, 'could not publish a live signal');
     });
   }
@@ -84,21 +85,21 @@ export class RedisBus implements EventBus {
       return;
     }
     this.reconnects++;
-    this.logger.info({ reconnects: this.reconnects }, 'redis subscription restored; resyncing sockets from the database');
+    this.logger.info({ reconnects: this.reconnects }, 'redis subscription restored; reading from the database whatever was committed meanwhile');
     for (const listener of this.listeners) listener.onResync?.();
   }
 
   private deliver(message: string): void {
-    let parsed: Notification | { live: LiveSignal };
+    let parsed: BusMessage;
     try {
-      parsed = JSON.parse(message) as Notification | { live: LiveSignal };
+      parsed = decodeBusMessage(message);
     } catch {
       this.logger.warn('ignored a malformed notification on the redis channel');
       return;
     }
     for (const listener of this.listeners) {
       if ('live' in parsed) listener.onLiveSignal?.(parsed.live);
-      else listener.onNotification?.(parsed);
+      else listener.onNotification?.(parsed.batch);
     }
   }
 }

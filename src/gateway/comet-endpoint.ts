@@ -20,6 +20,7 @@ import type { Sending } from '../services/sending.js';
 import { AckWindow } from './comet-ack-window.js';
 import { deviceOf, refusalFor, type CometDevice } from './comet-device.js';
 import { CometOp, FrameError, MAX_BODY_LENGTH, decodeSocketFrame, encodeSocketFrame, type SocketFrame } from './comet-socket-frame.js';
+import type { OutgoingEvent } from './outgoing-event.js';
 import type { StreamFanout, Subscriber } from './stream-fanout.js';
 import { expireAt, type UserSockets } from './socket-policy.js';
 import { closeAll, refuseUpgrade } from './upgrade.js';
@@ -287,7 +288,7 @@ export class CometEndpoint {
   }
 
   /** ReceiveMsg for a stream event; false (the fan-out waits) when the window is full or the socket is gone. */
-  private pushEvent(connection: CometConnection, event: StreamEvent): boolean {
+  private pushEvent(connection: CometConnection, outgoing: OutgoingEvent): boolean {
     const { ws, window } = connection;
     if (ws.readyState !== WebSocket.OPEN || !window?.hasRoom) return false;
     if (ws.bufferedAmount > this.options.maxBufferedBytes) {
@@ -295,7 +296,8 @@ export class CometEndpoint {
       ws.close(CLOSE_SLOW_CONSUMER, 'slow consumer: connect again');
       return false;
     }
-    const body = this.frameBody(event);
+    const { event } = outgoing;
+    const body = outgoing.encoded(this.frameBody);
     const deliveredMid =
       event.kind === 'message' && event.message.channelType === ChannelType.ToUser && event.message.senderId !== connection.uid ? event.message.mid : undefined;
     this.push(connection, body, event.id, deliveredMid);
@@ -305,14 +307,15 @@ export class CometEndpoint {
   /**
    * The Proto of an event, within the protocol's 16 KiB. Only a message can be larger (a JSON client may push up to
    * MAX_MESSAGE_BYTES): it goes without its body, source and reference, so that the client still learns that a
-   * message is there (its logId, sender and time); its body stays in sync-record and history.
+   * message is there (its logId, sender and time); its body stays in sync-record and history. One function for
+   * every socket, so that an event is encoded once for all of them (OutgoingEvent).
    */
-  private frameBody(event: StreamEvent): Uint8Array {
+  private readonly frameBody = (event: StreamEvent): Uint8Array => {
     const { codec } = this.options;
     const body = codec.encodeStreamEvent(event);
     if (body.length <= MAX_BODY_LENGTH || event.kind !== 'message') return body;
     return codec.encodeStreamEvent({ ...event, message: { ...event.message, msg: new Uint8Array(0), source: undefined, reference: undefined } });
-  }
+  };
 
   private push(connection: CometConnection, body: Uint8Array, eventId?: number, deliveredMid?: number): void {
     const window = connection.window!;

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { EventBus } from '../bus/event-bus.js';
 import type { RecordService } from '../services/record-service.js';
 import { CometEndpoint, type CometEndpointOptions } from './comet-endpoint.js';
-import { StreamFanout } from './stream-fanout.js';
+import { StreamFanout, type FanoutObserver, type StreamFanoutOptions } from './stream-fanout.js';
 import { UserSockets } from './socket-policy.js';
 import { refuseUpgrade } from './upgrade.js';
 import { WsEndpoint, type WsEndpointOptions } from './ws-endpoint.js';
@@ -13,10 +13,16 @@ export interface GatewayOptions {
   records: RecordService;
   bus: EventBus;
   logger: Logger;
-  /** Told of every event delivered on either protocol, for metrics. */
-  onDelivered?: () => void;
+  /** Told of what the fan-out does, on either protocol, for metrics. */
+  observer?: FanoutObserver;
   /** Events read from the database per query while a socket catches up. */
   readPage: number;
+  /** How long delivery waits for a missing notification before sockets read from the database. */
+  gapMs: number;
+  /** False: every socket reads each event back from the database (REALTIME_DELIVERY=database). */
+  live: boolean;
+  /** Sees every notification before the fan-out does (tests lose and reorder them). */
+  intercept?: StreamFanoutOptions['intercept'];
   /** Most sockets (of both protocols) one user may hold on this instance. */
   maxSocketsPerUid: number;
   ws: Omit<WsEndpointOptions, 'fanout' | 'logger' | 'userSockets'>;
@@ -30,15 +36,28 @@ export interface GatewayOptions {
 export class RealtimeGateway {
   private readonly ws: WsEndpoint;
   private readonly comet: CometEndpoint;
+  private readonly fanout: StreamFanout;
   private closing = false;
   private readonly logger: Logger;
 
   constructor(options: GatewayOptions) {
     this.logger = options.logger;
-    const fanout = new StreamFanout(options.records, options.bus, options.logger, { readPage: options.readPage, onDelivered: options.onDelivered });
+    this.fanout = new StreamFanout(options.records, options.bus, options.logger, {
+      readPage: options.readPage,
+      gapMs: options.gapMs,
+      live: options.live,
+      observer: options.observer,
+      intercept: options.intercept,
+    });
+    const { fanout } = this;
     const userSockets = new UserSockets(options.maxSocketsPerUid);
     this.ws = new WsEndpoint({ ...options.ws, fanout, userSockets, logger: options.logger });
     this.comet = new CometEndpoint({ ...options.comet, fanout, userSockets, logger: options.logger });
+  }
+
+  /** Learns where the event log ends, before any socket is taken. */
+  start(): Promise<void> {
+    return this.fanout.start();
   }
 
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -72,6 +91,7 @@ export class RealtimeGateway {
   /** Closes every socket with 1001 (going away) and takes no new ones. */
   async close(): Promise<void> {
     this.closing = true;
+    this.fanout.stop();
     await Promise.all([this.ws.close(), this.comet.close()]);
   }
 }

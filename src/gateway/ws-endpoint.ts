@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Credentials } from '../auth/credentials.js';
 import type { Caller } from '../auth/jwt.js';
+import type { StreamEvent } from '../domain.js';
 import { AppError } from '../errors.js';
 import type { Codec } from '../proto/codec.js';
 import { stringify } from '../json.js';
@@ -35,6 +36,8 @@ export class WsEndpoint {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
   private readonly alive = new WeakMap<WebSocket, boolean>();
   private readonly heartbeat: NodeJS.Timeout;
+  /** One encoder for every socket, so that an event is encoded once for all of them (OutgoingEvent). */
+  private readonly encodeFrame = (event: StreamEvent): Buffer => Buffer.from(stringify(eventFrame(event, this.options.codec)));
 
   constructor(private readonly options: WsEndpointOptions) {
     this.heartbeat = setInterval(() => this.checkHeartbeats(), options.heartbeatMs);
@@ -78,7 +81,7 @@ export class WsEndpoint {
   private open(ws: WebSocket, { uid, expiresAt }: Caller, since: number | undefined): void {
     const subscriber: Subscriber = {
       uid,
-      deliver: (event) => this.send(ws, eventFrame(event, this.options.codec)),
+      deliver: (event) => this.send(ws, event.encoded(this.encodeFrame)),
       isOpen: () => ws.readyState === WebSocket.OPEN,
       fail: () => ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure: reconnect with since'),
     };
@@ -105,14 +108,16 @@ export class WsEndpoint {
   }
 
   /** False when the socket is gone or has just been closed as a slow consumer. */
-  private send(ws: WebSocket, frame: object): boolean {
+  private send(ws: WebSocket, frame: object | Buffer): boolean {
     if (ws.readyState !== WebSocket.OPEN) return false;
     if (ws.bufferedAmount > this.options.maxBufferedBytes) {
       // The client reconnects with `since` and loses nothing; holding more for it would only grow memory.
       ws.close(CLOSE_SLOW_CONSUMER, 'slow consumer: reconnect with since');
       return false;
     }
-    ws.send(stringify(frame));
+    // Text frames either way: an encoded event is its JSON's bytes.
+    if (Buffer.isBuffer(frame)) ws.send(frame, { binary: false });
+    else ws.send(stringify(frame));
     return true;
   }
 

@@ -45,7 +45,18 @@ export class Metrics {
   });
   readonly eventsDelivered = new Counter({
     name: 'chatlog_events_delivered_total',
-    help: 'Stream events written to sockets (/ws and /sub)',
+    help: 'Stream events written to sockets (/ws and /sub), by where the socket got them: live from a notification, or read from the database',
+    labelNames: ['source'] as const,
+    registers: [this.registry],
+  });
+  readonly streamReads = new Counter({
+    name: 'chatlog_stream_reads_total',
+    help: 'Stream pages read from the database for sockets catching up (starting, resuming, after a gap, or for events too large to carry)',
+    registers: [this.registry],
+  });
+  readonly notificationGaps = new Counter({
+    name: 'chatlog_notification_gaps_total',
+    help: 'Times committed events were not announced in time (lost or late notifications) and every socket read its stream from the database',
     registers: [this.registry],
   });
 
@@ -70,7 +81,7 @@ export class Metrics {
           this.inc(read());
         },
       });
-    mirrored('chatlog_bus_reconnects_total', 'Times the Redis subscription came back after a loss, each followed by a resync', sources.busReconnects);
+    mirrored('chatlog_bus_reconnects_total', 'Times the Redis subscription came back after a loss', sources.busReconnects);
     mirrored('chatlog_write_batches_total', 'Write transactions formed by group commit', () => sources.writeBatches().batches);
     mirrored(
       'chatlog_write_batch_works_total',

@@ -48,9 +48,14 @@ export class RecordService {
     return this.store.latestPosition(uid);
   }
 
-  /** The ids of the groups the user belongs to now. */
-  async groupIdsOf(uid: string): Promise<number[]> {
-    return (await this.store.listGroupsOf(uid)).map((group) => group.id);
+  /** Where the event log of everyone ends: every event up to it is committed and visible. */
+  lastEventId(): Promise<number> {
+    return this.store.lastEventId();
+  }
+
+  /** The user's current stays in groups: group id to the id of the event the stay began with. */
+  currentStaysOf(uid: string): Promise<Map<number, number>> {
+    return this.store.currentStaysOf(uid);
   }
 
   privateHistory(uid: string, peerId: string, beforeId: number | undefined, count: number): Promise<StoredMessage[]> {

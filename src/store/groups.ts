@@ -57,6 +57,15 @@ export async function listGroupsOf(db: Knex, uid: string): Promise<Group[]> {
   return rows.map(toGroup);
 }
 
+/** The user's current stays, as group id to joined id; groups disbanded are no stay (their memberships closed). */
+export async function currentStaysOf(db: Knex, uid: string): Promise<Map<number, number>> {
+  const rows: Array<Pick<MembershipRow, 'group_id' | 'joined_id'>> = await db('memberships')
+    .select('group_id', 'joined_id')
+    .where('uid', uid)
+    .whereNull('left_id');
+  return new Map(rows.map((row) => [Number(row.group_id), Number(row.joined_id)]));
+}
+
 /** For each group: its owner, the user's membership (if a member), and how many admins and muted members it has. */
 export async function describeGroups(db: Knex, groupIds: number[], uid: string, now: number): Promise<Map<number, GroupFacts>> {
   const facts = new Map<number, GroupFacts>();

@@ -1,10 +1,10 @@
 /**
  * The Store on knex, over SQLite or PostgreSQL: reads go straight to the aggregate modules (messages, groups,
- * stream, devices), writes through group commit (write-path.ts). Once a batch commits, each work's committed
- * events are announced, so realtime hears of exactly what was written and services never build notifications.
+ * stream, devices), writes through group commit (write-path.ts). Once a batch commits, the events it committed
+ * are announced, so realtime hears of exactly what was written and services never build notifications.
  */
 import type { Knex } from 'knex';
-import type { CommittedEvent, Group, Membership, StoredMessage, StreamEvent } from '../domain.js';
+import type { CommittedBatch, Group, Membership, StoredMessage, StreamEvent } from '../domain.js';
 import { Refusal } from '../errors.js';
 import * as devices from './devices.js';
 import { GroupCommit } from './group-commit.js';
@@ -18,8 +18,8 @@ import { runBatch, type KnexWriteTransaction } from './write-path.js';
 export interface KnexStoreOptions {
   /** Most writes committed together (group commit); 1 gives each write its own transaction. */
   maxBatch: number;
-  /** Told of what each write committed, in id order, after the commit. */
-  onCommitted: (events: CommittedEvent[]) => void;
+  /** Told of what each batch committed, after the commit and before its writers are answered. */
+  onCommitted: (batch: CommittedBatch) => void;
 }
 
 export class KnexStore implements Store {
@@ -32,16 +32,14 @@ export class KnexStore implements Store {
     const isPostgres = db.client.config.client === 'pg';
     this.groupCommit = new GroupCommit({
       maxBatch: options.maxBatch,
-      transaction: (body) => runBatch(db, isPostgres, body),
+      transaction: (body) => runBatch(db, isPostgres, body, options.onCommitted),
       isFatal: isStorageUnavailable,
       isRefusal: (err) => err instanceof Refusal,
     });
   }
 
-  async write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
-    const { value, committed } = await guarded(this.groupCommit.submit(async (tx) => ({ value: await work(tx), committed: tx.committed })));
-    if (committed.length > 0) this.options.onCommitted(committed);
-    return value;
+  write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    return guarded(this.groupCommit.submit(work));
   }
 
   /** Write batches formed, the writes they carried, and the batches run again with savepoints. */
@@ -77,6 +75,10 @@ export class KnexStore implements Store {
     return guarded(stream.latestPosition(this.db, uid));
   }
 
+  lastEventId(): Promise<number> {
+    return guarded(stream.lastEventId(this.db));
+  }
+
   privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]> {
     return guarded(messages.privateHistory(this.db, uidA, uidB, beforeId, limit));
   }
@@ -95,6 +97,10 @@ export class KnexStore implements Store {
 
   listGroupsOf(uid: string): Promise<Group[]> {
     return guarded(groups.listGroupsOf(this.db, uid));
+  }
+
+  currentStaysOf(uid: string): Promise<Map<number, number>> {
+    return guarded(groups.currentStaysOf(this.db, uid));
   }
 
   openDevice(uid: string, device: KnownDevice, at: number): Promise<number> {

@@ -88,14 +88,16 @@ export interface Reads {
 export interface Store extends Reads {
   /**
    * Runs `work` in one write transaction and answers once it is committed. Write transactions are serialised, so
-   * ids taken inside become visible in id order, and reads inside see every earlier write. What the work
-   * committed is announced to realtime by the store itself.
+   * ids taken inside become visible in id order, and reads inside see every earlier write. The events it
+   * committed are announced to realtime by the store itself.
    */
   write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
   /** The user's stream after `afterId`, ascending, at most `limit` events; revoked messages left out. */
   readStream(uid: string, afterId: number, limit: number): Promise<StreamEvent[]>;
   /** The id of the last event of the user's stream, 0 when it is empty. */
   latestPosition(uid: string): Promise<number>;
+  /** The last id taken by a committed write, in anyone's stream: every event up to it is visible. */
+  lastEventId(): Promise<number>;
   /** Messages between two users with mid < beforeId (or the newest), newest first; revoked ones left out. */
   privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
   /** A group's messages with fromId <= mid < beforeId (or the newest), newest first; revoked ones left out. */
@@ -106,6 +108,8 @@ export interface Store extends Reads {
   describeGroups(groupIds: number[], uid: string, now: number): Promise<Map<number, GroupFacts>>;
   /** The groups the user belongs to now, oldest first. */
   listGroupsOf(uid: string): Promise<Group[]>;
+  /** The user's current stays: group id to the id of the event the stay began with. */
+  currentStaysOf(uid: string): Promise<Map<number, number>>;
   /**
    * Registers a device of the user (or notes it again) and returns the stream position up to which it has
    * acknowledged every event; 0 for a device seen for the first time.

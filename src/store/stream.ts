@@ -111,3 +111,9 @@ export async function latestPosition(db: Knex, uid: string): Promise<number> {
   const row: { id: number | string | null } | undefined = await db.from(lastPrivate.unionAll(lastOfGroups).as('last')).max({ id: 'id' }).first();
   return Number(row?.id ?? 0);
 }
+
+/** The counter's value: the last id a committed write took. */
+export async function lastEventId(db: Knex): Promise<number> {
+  const row: { value: number | string } | undefined = await db('counters').where({ name: 'event' }).first('value');
+  return Number(row?.value ?? 0);
+}

@@ -1,11 +1,20 @@
 /**
  * The write path: one write transaction at a time per instance (group commit, group-commit.ts), holding the
  * write lock, taking ids from the counter, running the works of its batch, and committing. A work writes
- * through a WriteTransaction, which records what it committed for realtime and knows whether it has written
+ * through a WriteTransaction, which records the events it committed for realtime and knows whether it has written
  * anything from the statements the transaction itself ran.
  */
 import type { Knex } from 'knex';
-import type { CommittedEvent, Group, Membership, OutgoingMessage, StoredMessage } from '../domain.js';
+import {
+  ChannelType,
+  type CommittedBatch,
+  type CommittedEvent,
+  type Group,
+  type Membership,
+  type OutgoingMessage,
+  type StoredMessage,
+  type StreamEvent,
+} from '../domain.js';
 import { AppError } from '../errors.js';
 import type { BatchTransaction } from './group-commit.js';
 import * as groups from './groups.js';
@@ -18,6 +27,30 @@ const WRITE_LOCK_KEY = 0x63686174; // "chat"
 
 /** Statements that change something; the rest (SELECT, transaction control) do not. */
 const WRITES = /^\s*(insert|update|delete|with)\b/i;
+
+/**
+ * A committed event and whom it concerns, from the event itself: the parties of a private event (its inbox
+ * rows), or the members of its group, plus the uids a membership change names.
+ */
+function committedEvent(event: StreamEvent, recipients: string[]): CommittedEvent {
+  switch (event.kind) {
+    case 'message':
+      return event.message.channelType === ChannelType.ToGroup
+        ? { id: event.id, groupId: Number(event.message.targetId), event }
+        : { id: event.id, uids: recipients, event };
+    case 'join':
+    case 'leave':
+      return { id: event.id, groupId: event.groupId, uids: event.data.uids, membership: { kind: event.kind, uids: event.data.uids }, event };
+    case 'disband':
+      return { id: event.id, groupId: event.groupId, membership: { kind: 'disband', uids: [] }, event };
+    case 'role':
+    case 'muteTime':
+    case 'setting':
+      return { id: event.id, groupId: event.groupId, event };
+    default:
+      return { id: event.id, uids: recipients, event };
+  }
+}
 
 /** A work's view of the batch's transaction. */
 export class KnexWriteTransaction implements WriteTransaction {
@@ -48,16 +81,18 @@ export class KnexWriteTransaction implements WriteTransaction {
 
   async insertMessage(senderId: string, message: OutgoingMessage, createdAt: number, recipients: string[]): Promise<StoredMessage | undefined> {
     const stored = await messages.insertMessage(this.w, senderId, message, createdAt, recipients);
-    if (stored) this.committed.push(stored.channelType === 1 ? { id: stored.mid, groupId: Number(stored.targetId) } : { id: stored.mid, uids: recipients });
+    if (stored) this.committed.push(committedEvent({ id: stored.mid, kind: 'message', message: stored }, recipients));
     return stored;
   }
 
   /** Many new messages at once, for loading a data set: see messages.insertMessagesInBulk. */
   async insertMessagesInBulk(entries: messages.BulkMessage[]): Promise<number[]> {
     const mids = await messages.insertMessagesInBulk(this.w, entries);
-    entries.forEach(({ message, recipients }, i) =>
-      this.committed.push(message.channelType === 1 ? { id: mids[i]!, groupId: Number(message.targetId) } : { id: mids[i]!, uids: recipients }),
-    );
+    entries.forEach(({ senderId, message, createdAt, recipients }, i) => {
+      const mid = mids[i]!;
+      const stored: StoredMessage = { ...message, mid, senderId, createdAt, revokedBy: null, revokedAt: null };
+      this.committed.push(committedEvent({ id: mid, kind: 'message', message: stored }, recipients));
+    });
     return mids;
   }
 
@@ -79,33 +114,29 @@ export class KnexWriteTransaction implements WriteTransaction {
 
   async appendMessageEvent(event: NewMessageEvent, recipients: string[]): Promise<number> {
     const id = await appendEvent(this.w, event, recipients);
-    this.committed.push(event.groupId === undefined ? { id, uids: recipients } : { id, groupId: event.groupId });
+    const { kind, mid, groupId, data } = event;
+    const channelType = groupId === undefined ? ChannelType.ToUser : ChannelType.ToGroup;
+    this.committed.push({ ...committedEvent({ id, kind, mid, channelType, data } as StreamEvent, recipients), ...(groupId !== undefined && { groupId }) });
     return id;
   }
 
   async appendUserEvent(event: NewUserEvent, recipients: string[]): Promise<number> {
     const id = await appendEvent(this.w, event, recipients);
-    this.committed.push({ id, uids: recipients });
+    this.committed.push(committedEvent({ id, kind: event.kind, data: event.data }, recipients));
     return id;
   }
 
   async appendGroupEvent(event: NewGroupEvent): Promise<number> {
     const id = await appendEvent(this.w, event, []);
-    const { groupId } = event;
-    if (event.kind === 'join' || event.kind === 'leave') {
-      this.committed.push({ id, groupId, uids: event.data.uids, membership: { kind: event.kind, uids: event.data.uids } });
-    } else if (event.kind === 'disband') {
-      this.committed.push({ id, groupId, membership: { kind: 'disband', uids: [] } });
-    } else {
-      this.committed.push({ id, groupId });
-    }
+    const { kind, groupId, data } = event;
+    this.committed.push(committedEvent({ id, kind, groupId, data } as StreamEvent, []));
     return id;
   }
 
   async createGroup(group: NewGroup, memberIds: string[]): Promise<Group> {
     const created = await groups.createGroup(this.w, group, memberIds);
     const uids = [group.ownerId, ...memberIds.filter((uid) => uid !== group.ownerId)];
-    this.committed.push({ id: created.id, groupId: created.id, uids, membership: { kind: 'join', uids } });
+    this.committed.push(committedEvent({ id: created.id, kind: 'join', groupId: created.id, data: { uids, time: created.createdAt } }, []));
     return created;
   }
 
@@ -134,9 +165,15 @@ export class KnexWriteTransaction implements WriteTransaction {
  * One write transaction carrying a batch of works: the lock, the counter read once and written back once, each
  * work run (in a savepoint when `isolated`), then the commit.
  */
-export async function runBatch(db: Knex, isPostgres: boolean, body: (batch: BatchTransaction<KnexWriteTransaction>) => Promise<void>): Promise<void> {
+export async function runBatch(
+  db: Knex,
+  isPostgres: boolean,
+  body: (batch: BatchTransaction<KnexWriteTransaction>) => Promise<void>,
+  onCommitted: (batch: CommittedBatch) => void,
+): Promise<void> {
   const trx = await db.transaction();
   let writes = 0;
+  let batch: CommittedBatch = { after: 0, last: 0, events: [] };
   trx.on('query', (query: { sql?: string }) => {
     if (WRITES.test(query.sql ?? '')) writes++;
   });
@@ -148,14 +185,17 @@ export async function runBatch(db: Knex, isPostgres: boolean, body: (batch: Batc
     const counter = await trx('counters').where({ name: 'event' }).first('value');
     const first = Number(counter.value);
     let last = first;
+    batch = { after: first, last: first, events: [] };
     const ids = { take: () => ++last };
     await body({
       run: async (work, isolated) => {
         const before = writes;
         try {
-          const value = isolated
-            ? await trx.transaction((savepoint) => work(new KnexWriteTransaction({ trx: savepoint, ids, isPostgres })))
-            : await work(new KnexWriteTransaction({ trx, ids, isPostgres }));
+          const tx = (on: Knex.Transaction) => (current = new KnexWriteTransaction({ trx: on, ids, isPostgres }));
+          let current: KnexWriteTransaction | undefined;
+          const value = isolated ? await trx.transaction((savepoint) => work(tx(savepoint))) : await work(tx(trx));
+          // Only what succeeded stays: a failed work's events went with its savepoint.
+          batch.events.push(...current!.committed);
           return { ok: true, value };
         } catch (error) {
           return { ok: false, error, wrote: writes > before };
@@ -163,6 +203,7 @@ export async function runBatch(db: Knex, isPostgres: boolean, body: (batch: Batc
       },
     });
     if (last !== first) await trx('counters').where({ name: 'event' }).update({ value: last });
+    batch.last = last;
   } catch (err) {
     await trx.rollback().catch(() => undefined);
     throw err;
@@ -175,4 +216,6 @@ export async function runBatch(db: Knex, isPostgres: boolean, body: (batch: Batc
     // The database may have committed before the connection failed: nobody can say "nothing was written".
     throw AppError.outcomeUnknown(err);
   }
+  // Announced before anyone is answered, and in commit order: batches commit one at a time.
+  if (batch.last !== batch.after) onCommitted(batch);
 }
