@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Notification } from '../../src/bus/event-bus.js';
 import type { TestClient } from '../helpers/client.js';
 import { describeOnEngines, postgresEngine } from '../helpers/engines.js';
+import { expectOk } from '../helpers/groups.js';
 import { metricValue } from '../helpers/metrics.js';
 import { PrivateRedis } from '../helpers/redis-server.js';
 import { startChatlog, uniqueUid, type RunningChatlog } from '../helpers/server.js';
@@ -120,6 +121,56 @@ describeOnEngines('realtime fan-out from notifications', (engine) => {
     await assertWholeStream(reader, sockets, 40);
     assert.equal(await sumOverInstances(chatlog, 'chatlog_notification_gaps_total'), 0);
     assert.equal(await sumOverInstances(chatlog, 'chatlog_stream_reads_total'), readsBefore);
+  });
+
+  it('gives a member who is removed and invited again, live, exactly the stream sync-record gives', async () => {
+    // Notifications reach each instance late and in bursts, so that membership changes and messages interleave.
+    const chatlog = await startChatlog(engine, {}, engine.instances, {
+      interceptNotifications: (notification, pass) => void setTimeout(() => pass(notification), Math.random() * 30),
+    });
+    closing.push(chatlog);
+    const [ownerUid, talkerUid, roverUid] = [uniqueUid('owner'), uniqueUid('talker'), uniqueUid('rover')];
+    const owner = await chatlog.client(ownerUid);
+    const talker = await chatlog.client(talkerUid, chatlog.urls.length - 1);
+    const rover = await chatlog.client(roverUid);
+    const groupId = (await expectOk(owner.post<{ id: number }>('/app/create-group', { name: 'churn', memberIds: [talkerUid, roverUid] }))).id;
+    const sockets = await openSockets(chatlog, rover, 2);
+    closing.push(...sockets);
+    const logIds: number[] = [];
+    const revoked = new Set<number>();
+    const talking = (async () => {
+      for (let i = 0; i < 30; i++) {
+        const reply = await talker.sendGroupText(groupId, `talk ${i}`);
+        assert.equal(reply.result, 0, reply.message);
+        logIds.push(reply.data.logId);
+        // Marks and recalls of messages from before and after the rover's stays.
+        if (i % 5 === 4) await expectOk(owner.focus(logIds[i - 3]!, 1));
+        if (i % 7 === 6) {
+          await expectOk(talker.revoke(logIds[i - 5]!, 1));
+          revoked.add(logIds[i - 5]!);
+        }
+      }
+    })();
+    for (let round = 0; round < 4; round++) {
+      await sleep(15);
+      await expectOk(owner.post('/app/group-remove', { id: groupId, memberIds: [roverUid] }));
+      await sleep(15);
+      await expectOk(owner.post('/app/invite-group-members', { id: groupId, newMemberIds: [roverUid] }));
+    }
+    await talking;
+    // Sync leaves out what was revoked since; a socket got those messages while they stood.
+    const all = await streamIds(rover);
+    const standing = (socket: SocketClient) => socket.events.filter((frame) => !(frame.type === 'message' && revoked.has(frame.id!))).map((frame) => frame.id);
+    for (const [i, socket] of sockets.entries()) {
+      await socket.until((s) => standing(s).length >= all.length, 15_000, `the whole stream on socket ${i}`);
+      await sleep(200);
+      assert.deepEqual(standing(socket), all, `socket ${i}`);
+      assert.deepEqual(
+        socket.eventIds,
+        [...new Set(socket.eventIds)].sort((a, b) => a - b),
+        `socket ${i} in order, once`,
+      );
+    }
   });
 
   it('delivers messages too large to carry on the bus by reading them, in order with the rest', async () => {
