@@ -28,6 +28,7 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChatlogEvent } from '../src/client/index.js';
 import { summarise, type LatencySummary } from './lib/load.js';
+import { OK, OpenLoop, untilDoneOrQuiet } from './lib/open-loop.js';
 import { cpuProfile } from './lib/profile.js';
 import { SOCKET_BATCH, httpFetch, subscribeAll } from './lib/subscribers.js';
 import {
@@ -70,8 +71,6 @@ export function readRealtimeSettings(usersVariable = 'BENCH_USERS') {
   };
 }
 
-const [IN_FLIGHT, OK, FAILED] = [1, 2, 3]; // what became of a push
-
 async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
   const { users, rate } = settings;
   const profile = cpuProfile('realtime');
@@ -83,12 +82,11 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
   const receivers = Array.from({ length: users }, (_, i) => `r-${i}`);
   const warmupCount = settings.warmup * rate;
   const total = warmupCount + settings.seconds * rate;
-  const state = new Uint8Array(total);
   const receipts = new Uint8Array(total * DEVICES);
   const [e2e, pushLatency]: number[][] = [[], []];
   const e2eBy: number[][] = servers.urls.map(() => []);
-  const failures = new Map<string, number>();
-  const tally = { sent: 0, dropped: 0, ok: 0, failed: 0, okInWindow: 0, received: 0, duplicates: 0, misdelivered: 0, unexpected: 0, dropsDuringRun: 0 };
+  const loop = new OpenLoop(total, rate, MAX_IN_FLIGHT);
+  const tally = { okInWindow: 0, received: 0, duplicates: 0, misdelivered: 0, unexpected: 0, dropsDuringRun: 0 };
   let outcome: PartOutcome;
   try {
     const onEvent = (socket: number) => {
@@ -116,58 +114,38 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
     const transport = httpFetch();
     const senders = await Promise.all(Array.from({ length: users }, (_, i) => servers.client(`s-${i}`, pushInstanceOf(i), transport)));
 
-    let inFlight = 0;
     let windowStart: Mark | undefined;
     let inWindow = false;
     const push = (n: number) => {
       const user = n % users;
       const started = now();
-      state[n] = IN_FLIGHT;
-      inFlight++;
-      tally.sent++;
-      void senders[user]!.push({ channelType: 0, msgId: `m-${n}`, targetId: receivers[user]!, msgType: 1, content: { content: `${n} ${started.toFixed(3)}` } })
-        .then(
-          () => {
-            state[n] = OK;
-            tally.ok++;
-            if (inWindow) tally.okInWindow++;
-            if (n >= warmupCount) pushLatency.push(now() - started);
-          },
-          (err: Error) => {
-            state[n] = FAILED;
-            tally.failed++;
-            failures.set(err.message, (failures.get(err.message) ?? 0) + 1);
-          },
-        )
-        .finally(() => inFlight--);
+      return senders[user]!.push({
+        channelType: 0,
+        msgId: `m-${n}`,
+        targetId: receivers[user]!,
+        msgType: 1,
+        content: { content: `${n} ${started.toFixed(3)}` },
+      }).then(() => {
+        if (inWindow) tally.okInWindow++;
+        if (n >= warmupCount) pushLatency.push(now() - started);
+      });
     };
     progress(`sending ${rate} messages/s open loop: ${settings.warmup} s warm-up, then ${settings.seconds} s measured`);
     const startedAt = now();
-    const ticker = setInterval(
-      () =>
-        progress(
-          `  ${((now() - startedAt) / 1000).toFixed(0)} s: ${tally.sent} sent, ${tally.ok} ok, ${tally.failed} failed, ${tally.dropped} dropped, ${inFlight} in flight; ${tally.received} receipts`,
-        ),
-      1000,
-    );
-    for (let next = 0; next < total;) {
-      const due = Math.min(total, Math.floor(((now() - startedAt) * rate) / 1000) + 1);
-      for (; next < due; next++) {
-        if (next === warmupCount) [windowStart, inWindow] = [mark(servers.children), true];
-        if (inFlight < MAX_IN_FLIGHT) push(next);
-        else tally.dropped++;
-      }
-      await sleep(Math.max(0, startedAt + (next * 1000) / rate - now()));
-    }
+    const ticker = setInterval(() => progress(`  ${((now() - startedAt) / 1000).toFixed(0)} s: ${loop.status()}; ${tally.received} receipts`), 1000);
+    await loop.run(push, (n) => {
+      if (n === warmupCount) [windowStart, inWindow] = [mark(servers.children), true];
+    });
     const windowEnd = mark(servers.children);
     inWindow = false;
-    progress(`all sends issued; waiting for ${inFlight} pushes in flight and the last receipts`);
-    for (const deadline = now() + 11_000; inFlight > 0 && now() < deadline;) await sleep(20);
-    let [last, quietSince] = [-1, now()];
-    while (tally.received < tally.ok * DEVICES && now() - quietSince < 3000) {
-      if (tally.received !== last) [last, quietSince] = [tally.received, now()];
-      await sleep(20);
-    }
+    progress(`all sends issued; waiting for ${loop.inFlight} pushes in flight and the last receipts`);
+    await loop.settle();
+    await untilDoneOrQuiet(
+      () => tally.received >= loop.ok * DEVICES,
+      () => tally.received,
+      3000,
+      Infinity,
+    );
     clearInterval(ticker);
     const drops = tally.dropsDuringRun;
     for (const socket of sockets) socket.subscription.close();
@@ -178,25 +156,25 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
     let ofFailed = 0;
     for (let n = 0; n < total; n++) {
       for (let d = 0; d < DEVICES; d++) {
-        if (state[n] === OK && receipts[n * DEVICES + d] === 0) missing++;
-        if (state[n] !== OK && receipts[n * DEVICES + d]! > 0) ofFailed++;
+        if (loop.state[n] === OK && receipts[n * DEVICES + d] === 0) missing++;
+        if (loop.state[n] !== OK && receipts[n * DEVICES + d]! > 0) ofFailed++;
       }
     }
     const summary = summarise(e2e);
     const answeredRate = tally.okInWindow / windowSeconds;
-    const reached = tally.dropped === 0 && answeredRate >= rate * 0.95;
-    const valid = tally.failed + missing + tally.duplicates + tally.misdelivered + tally.unexpected + drops + ofFailed === 0 && summary.count > 0;
+    const reached = loop.dropped === 0 && answeredRate >= rate * 0.95;
+    const valid = loop.failed + missing + tally.duplicates + tally.misdelivered + tally.unexpected + drops + ofFailed === 0 && summary.count > 0;
     const row = (label: string, s: LatencySummary) => [label, String(s.count), fixed(s.p50, 2), fixed(s.p99, 2), fixed(s.max, 1), fixed(s.mean, 2)];
     const bound = valid
       ? [
           reached
             ? ''
-            : `the servers answered ${fixed(answeredRate, 0)} of ${rate} pushes/s (${tally.dropped} sends dropped at ${MAX_IN_FLIGHT} in flight): the latency is queueing`,
+            : `the servers answered ${fixed(answeredRate, 0)} of ${rate} pushes/s (${loop.dropped} sends dropped at ${MAX_IN_FLIGHT} in flight): the latency is queueing`,
           describeBound(usage),
         ]
           .filter(Boolean)
           .join('; ')
-      : `failed pushes ${tally.failed}, missing ${missing}, duplicate ${tally.duplicates}, misdelivered ${tally.misdelivered}, other frames ${tally.unexpected}, sockets dropped ${drops}`;
+      : `failed pushes ${loop.failed}, missing ${missing}, duplicate ${tally.duplicates}, misdelivered ${tally.misdelivered}, other frames ${tally.unexpected}, sockets dropped ${drops}`;
     const lines = [
       `latency:  ${instances > 1 ? `${instances} instances, each` : 'one instance'} in a process of its own, over one ${engine.name} database; ${users} users x ${DEVICES} devices subscribed through ChatlogClient;`,
       `          senders push JSON text messages${instances > 1 ? " through the instance not holding the recipient's device 1" : ''}, open loop ${rate}/s, ${settings.warmup} s warm-up + ${settings.seconds} s measured`,
@@ -211,10 +189,10 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
           row('push: HTTP request -> answer', summarise(pushLatency)),
         ],
       ),
-      `delivery: ${tally.sent} of ${total} sent (${tally.dropped} dropped at the in-flight cap), ${tally.ok} answered OK, ${tally.failed} failed; ` +
-        `${tally.received} frames for ${tally.ok * DEVICES} expected: ${missing} missing, ${tally.duplicates} duplicate, ${tally.misdelivered} misdelivered, ${tally.unexpected} other, ${ofFailed} of failed pushes; ${drops} sockets dropped`,
+      `delivery: ${loop.sent} of ${total} sent (${loop.dropped} dropped at the in-flight cap), ${loop.ok} answered OK, ${loop.failed} failed; ` +
+        `${tally.received} frames for ${loop.ok * DEVICES} expected: ${missing} missing, ${tally.duplicates} duplicate, ${tally.misdelivered} misdelivered, ${tally.unexpected} other, ${ofFailed} of failed pushes; ${drops} sockets dropped`,
       `measured window: ${fixed(answeredRate, 0)} pushes answered OK/s (asked ${rate}/s); ${usageLine(usage)}`,
-      ...[...failures].map(([why, n]) => `  push failure: ${n} x ${why}`),
+      ...[...loop.failures].map(([why, n]) => `  push failure: ${n} x ${why}`),
     ];
     const headline: Headline = {
       figure: `realtime: end-to-end p99 at ${rate} msg/s, ${instances > 1 ? `${instances} instances` : '1 instance'} (p50)`,

@@ -10,10 +10,23 @@ import { measureUsage, type Usage } from './usage.js';
 /** Write transactions formed by group commit, and the writes they carried. */
 export type WriteBatches = { batches: number; works: number };
 
+const metricsText = async (url: string) => (await fetch(`${url}/metrics`)).text();
+
+/** One series of a /metrics text, named as written there (`chatlog_events_delivered_total{source="live"}`); NaN when absent. */
+function metricIn(text: string, series: string): number {
+  const escaped = series.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return Number(new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+}
+
+/** Each series summed over the servers' /metrics; a series not written yet (a label never counted) is 0. */
+export async function sumMetrics(urls: string[], series: string[]): Promise<number[]> {
+  const texts = await Promise.all(urls.map(metricsText));
+  return series.map((name) => texts.reduce((sum, text) => sum + (metricIn(text, name) || 0), 0));
+}
+
 async function writeBatches(url: string): Promise<WriteBatches> {
-  const text = await (await fetch(`${url}/metrics`)).text();
-  const metric = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-  return { batches: metric('chatlog_write_batches_total'), works: metric('chatlog_write_batch_works_total') };
+  const text = await metricsText(url);
+  return { batches: metricIn(text, 'chatlog_write_batches_total'), works: metricIn(text, 'chatlog_write_batch_works_total') };
 }
 
 /** An instance runs one write transaction at a time, so while writes queue the time between two is about a transaction's length. */

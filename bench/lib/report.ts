@@ -14,6 +14,16 @@ export function integerSetting(name: string, fallback: number, min: number, max:
   return value;
 }
 
+/** A comma-separated list of integers from the environment (BENCH_FANOUT_GROUPS=500,2000). */
+export function integerListSetting(name: string, fallback: number[], min: number, max: number): number[] {
+  const text = process.env[name]?.trim();
+  if (!text) return fallback;
+  const values = text.split(',').map((part) => (/^\d+$/.test(part.trim()) ? Number(part.trim()) : NaN));
+  if (!values.every((value) => value >= min && value <= max))
+    throw new Error(`${name} must be a comma-separated list of integers from ${min} to ${max} (got "${text}")`);
+  return values;
+}
+
 /** Progress goes to stderr, so that stdout holds only the report. */
 export function progress(line: string): void {
   process.stderr.write(`[bench] ${line}\n`);
