@@ -75,6 +75,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     busReconnects: () => redisBus?.reconnects ?? 0,
     writeBatches: () => store.writeStats,
   });
+  db.on('query', () => metrics.databaseStatements.inc());
   let sendLimiter: SendLimiter | undefined;
   if (config.rateLimitSends) {
     sendLimiter = config.redisUrl

@@ -32,6 +32,11 @@ export class Metrics {
     labelNames: ['channel'] as const,
     registers: [this.registry],
   });
+  readonly databaseStatements = new Counter({
+    name: 'chatlog_database_statements_total',
+    help: 'Statements sent to the database, transaction control included: on PostgreSQL, each is a round trip',
+    registers: [this.registry],
+  });
   readonly mediaUploads = new Counter({
     name: 'chatlog_media_uploads_total',
     help: 'Media stored: whole uploads, parts, and multipart uploads completed',

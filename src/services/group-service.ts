@@ -78,7 +78,7 @@ export class GroupService {
         },
         first!.slice(1),
       );
-      await this.notice(tx, created.id, ownerId, 'signIn', { inviter: ownerId, members: first!.slice(1) }, now);
+      this.notice(tx, created.id, ownerId, 'signIn', { inviter: ownerId, members: first!.slice(1) }, now);
       // The members past the first list join in further events of the same transaction.
       for (const uids of rest) await this.joinEvent(tx, created.id, ownerId, uids, now);
       if (rest.length > 0) await tx.updateGroup(created.id, { memberNumDelta: rest.flat().length });
@@ -120,7 +120,7 @@ export class GroupService {
       const removed = targets.map((target) => target.uid);
       for (const uids of listsOfBoundedSize(removed)) {
         // The notice first, so that those removed still see it.
-        await this.notice(tx, groupId, uid, 'kickOut', { operator: uid, members: uids }, now);
+        this.notice(tx, groupId, uid, 'kickOut', { operator: uid, members: uids }, now);
         await this.leave(tx, groupId, uid, uids, now);
       }
       return { memberNum: group.memberNum - removed.length, removed };
@@ -134,7 +134,7 @@ export class GroupService {
       if (membership.memberType === MemberType.Owner) {
         throw AppError.permissionDenied('the owner cannot exit the group: hand it over with change-owner first, or disband it');
       }
-      await this.notice(tx, groupId, uid, 'signOut', { operator: uid }, now);
+      this.notice(tx, groupId, uid, 'signOut', { operator: uid }, now);
       await this.leave(tx, groupId, uid, [uid], now);
     });
   }
@@ -143,7 +143,7 @@ export class GroupService {
     await this.change(async (tx, now) => {
       const { membership } = await requireMembership(tx, groupId, uid);
       if (membership.memberType !== MemberType.Owner) throw AppError.permissionDenied('only the owner may disband the group');
-      await this.notice(tx, groupId, uid, 'delete', { operator: uid }, now);
+      this.notice(tx, groupId, uid, 'delete', { operator: uid }, now);
       const id = await tx.appendGroupEvent({ kind: 'disband', groupId, actor: uid, data: { time: now }, createdAt: now });
       await tx.closeMemberships(groupId, id);
       await tx.updateGroup(groupId, { disbandedId: id });
@@ -174,7 +174,7 @@ export class GroupService {
       await this.changeRole(tx, groupId, uid, uid, MemberType.Normal, now);
       await tx.updateGroup(groupId, { ownerId: memberId });
       await this.unmute(tx, groupId, uid, target, now);
-      await this.notice(tx, groupId, uid, 'owner', { newOwner: memberId }, now);
+      this.notice(tx, groupId, uid, 'owner', { newOwner: memberId }, now);
     });
   }
 
@@ -196,7 +196,7 @@ export class GroupService {
       await tx.updateMembers(groupId, uids, { mutedUntil });
       for (const list of listsOfBoundedSize(uids)) {
         await tx.appendGroupEvent({ kind: 'muteTime', groupId, actor: uid, data: { uids: list, mutedUntil, time: now }, createdAt: now });
-        if (mutedUntil !== 0) await this.notice(tx, groupId, uid, 'memberMuted', { operator: uid, members: list }, now);
+        if (mutedUntil !== 0) this.notice(tx, groupId, uid, 'memberMuted', { operator: uid, members: list }, now);
       }
       return targets.map((target) => ({ ...target, mutedUntil }));
     });
@@ -229,8 +229,8 @@ export class GroupService {
         if (changes[field] === undefined) continue;
         await tx.appendGroupEvent({ kind: 'setting', groupId, actor: uid, data: settingEvent(field, changes[field], now), createdAt: now });
       }
-      if (changes.name !== undefined) await this.notice(tx, groupId, uid, 'name', { operator: uid, name: changes.name }, now);
-      if (changes.muteType !== undefined) await this.notice(tx, groupId, uid, 'muteType', { operator: uid, type: changes.muteType }, now);
+      if (changes.name !== undefined) this.notice(tx, groupId, uid, 'name', { operator: uid, name: changes.name }, now);
+      if (changes.muteType !== undefined) this.notice(tx, groupId, uid, 'muteType', { operator: uid, type: changes.muteType }, now);
     });
   }
 
@@ -254,7 +254,7 @@ export class GroupService {
   private async joinEvent(tx: WriteTransaction, groupId: number, inviter: string, uids: string[], now: number): Promise<void> {
     const joinedId = await tx.appendGroupEvent({ kind: 'join', groupId, actor: inviter, data: { uids, time: now }, createdAt: now });
     await tx.addMembers(groupId, uids, MemberType.Normal, joinedId);
-    await this.notice(tx, groupId, inviter, 'signIn', { inviter, members: uids }, now);
+    this.notice(tx, groupId, inviter, 'signIn', { inviter, members: uids }, now);
   }
 
   /** The leave event comes first, so that those who leave see it as the last event of their stay. */
@@ -277,9 +277,9 @@ export class GroupService {
   }
 
   /** A group notice: a group message (msgType 7) from the member who made the change, as dtalk wrote it. */
-  private async notice(tx: WriteTransaction, groupId: number, from: string, kind: NoticeKind, fields: Record<string, unknown>, now: number): Promise<void> {
+  private notice(tx: WriteTransaction, groupId: number, from: string, kind: NoticeKind, fields: Record<string, unknown>, now: number): void {
     const msg = this.encodeNotice(kind, { group: groupId, ...fields });
-    await tx.insertMessage(
+    tx.queueMessage(
       from,
       { channelType: ChannelType.ToGroup, msgId: `notice-${randomUUID()}`, targetId: String(groupId), msgType: NOTICE_MSG_TYPE, msg },
       now,

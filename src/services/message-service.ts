@@ -51,21 +51,17 @@ export class MessageService {
   }
 
   async push(senderId: string, message: OutgoingMessage): Promise<PushReceipt> {
-    // The common repeat costs one indexed read and no write lock; the check inside the transaction settles races.
-    const earlier = await this.store.findMessageByMsgId(senderId, message.msgId);
-    if (earlier) return receiptOf(earlier);
-
-    const { stored, isNew } = await this.store.write(async (tx) => {
+    // A repeat goes through the write path like a new message: no read before, the unique key settles it there.
+    const { written } = await this.store.write(async (tx) => {
       // Checked inside the transaction, so that a member removed or muted a moment ago cannot still post.
       if (message.channelType === ChannelType.ToGroup) checkMayPost(await requireMembership(tx, Number(message.targetId), senderId), this.now());
       const recipients = message.channelType === ChannelType.ToGroup ? [] : [senderId, message.targetId];
-      const inserted = await tx.insertMessage(senderId, message, this.now(), recipients);
-      // A repeat that raced the first past the check above: the unique key settled it.
-      if (!inserted) return { stored: (await tx.findMessageByMsgId(senderId, message.msgId))!, isNew: false };
-      return { stored: inserted, isNew: true };
+      return tx.queueMessage(senderId, message, this.now(), recipients);
     });
-    if (isNew) this.onStored(stored);
-    return receiptOf(stored);
+    const write = await written;
+    if (!write.isNew) return { mid: write.mid, createdAt: write.createdAt };
+    this.onStored(write.message);
+    return receiptOf(write.message);
   }
 
   async revoke(uid: string, channelType: ChannelType, mid: number): Promise<void> {

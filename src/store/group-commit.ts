@@ -7,6 +7,8 @@ export interface BatchTransaction<Tx> {
    * had changed anything before it failed: outside a savepoint, only rolling back everything could undo that.
    */
   run(work: (tx: Tx) => Promise<unknown>, isolated: boolean): Promise<Outcome>;
+  /** Writes what the works run so far queued to be written together (in an isolated batch, each work did its own). */
+  flush(): Promise<void>;
 }
 
 export interface GroupCommitOptions<Tx> {
@@ -34,15 +36,22 @@ const NEEDS_ISOLATION = Symbol('needs isolation');
  * commit (one fsync) serves many. Nobody waits on a timer: under light load each work is a transaction of its
  * own; under load batches grow by themselves up to maxBatch.
  *
+ * Transactions overlap by one: as soon as a transaction has run its works and goes on to commit, the next one
+ * opens and asks for the write lock, so that its BEGIN and its wait for the lock happen while the one before
+ * commits. It takes its works only once it holds the lock, so that the works arriving meanwhile ride along.
+ *
  * Works run one after another in the batch. They run without savepoints, which would cost two round trips each,
  * because a work that refuses itself does so before writing. Should a work fail after writing (a bug, or a
  * database error), the batch is rolled back and run again with a savepoint per work, so that one failure never
- * undoes or fails its neighbours. Every work learns its outcome only after the commit: a caller is never told
- * "done" about something that may still roll back.
+ * undoes or fails its neighbours. Works may queue writes to be made for the whole batch at once, after the last
+ * of them (the messages of a batch of pushes, say, in one statement): a failure there, too, runs the batch again
+ * isolated. Every work learns its outcome only after the commit: a caller is never told "done" about something
+ * that may still roll back.
  */
 export class GroupCommit<Tx> {
   private readonly queue: Pending<Tx>[] = [];
-  private draining = false;
+  /** A transaction is open that has not yet run its works: the next may open only once it has. */
+  private opening = false;
   /**
    * Batches formed and the works they carried (works / batches is the mean batch size), and how many batches
    * had to run again with savepoints.
@@ -54,39 +63,57 @@ export class GroupCommit<Tx> {
   submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-      if (!this.draining) void this.drain();
+      this.openNext();
     });
   }
 
-  private async drain(): Promise<void> {
-    this.draining = true;
-    while (this.queue.length > 0) {
-      const batch = this.queue.splice(0, this.options.maxBatch);
+  private openNext(): void {
+    if (this.opening || this.queue.length === 0) return;
+    this.opening = true;
+    void this.commitBatch();
+  }
+
+  /** One batch, from taking its works to answering them. */
+  private async commitBatch(): Promise<void> {
+    let batch: Pending<Tx>[] | undefined;
+    const take = () => {
+      batch ??= this.queue.splice(0, this.options.maxBatch);
       this.stats.batches++;
       this.stats.works += batch.length;
-      try {
-        let outcomes = await this.attempt(batch, false);
-        if (!outcomes) {
-          this.stats.isolatedReruns++;
-          outcomes = (await this.attempt(batch, true))!;
-        }
-        batch.forEach((pending, i) => {
-          const outcome = outcomes[i]!;
-          if (outcome.ok) pending.resolve(outcome.value);
-          else pending.reject(outcome.error);
-        });
-      } catch (error) {
-        for (const pending of batch) pending.reject(error);
+      return batch;
+    };
+    let ran = false;
+    const worksRan = () => {
+      if (ran) return;
+      ran = true;
+      this.opening = false;
+      this.openNext();
+    };
+    try {
+      let outcomes = await this.attempt(take, false, worksRan);
+      if (!outcomes) {
+        this.stats.isolatedReruns++;
+        outcomes = (await this.attempt(() => batch!, true, worksRan))!;
       }
+      batch!.forEach((pending, i) => {
+        const outcome = outcomes[i]!;
+        if (outcome.ok) pending.resolve(outcome.value);
+        else pending.reject(outcome.error);
+      });
+    } catch (error) {
+      // A transaction that could not even open fails the works it would have taken, as one that opened would.
+      for (const pending of batch ?? take()) pending.reject(error);
+    } finally {
+      worksRan();
     }
-    this.draining = false;
   }
 
   /** Runs the batch in one transaction; undefined when it must be run again isolated. */
-  private async attempt(batch: Pending<Tx>[], isolated: boolean): Promise<Outcome[] | undefined> {
+  private async attempt(take: () => Pending<Tx>[], isolated: boolean, worksRan: () => void): Promise<Outcome[] | undefined> {
     const outcomes: Outcome[] = [];
     try {
       await this.options.transaction(async (tx) => {
+        const batch = take();
         for (const pending of batch) {
           const outcome = await tx.run(pending.work, isolated && batch.length > 1);
           outcomes.push(outcome);
@@ -97,6 +124,13 @@ export class GroupCommit<Tx> {
             throw batch.length === 1 ? outcome.error : NEEDS_ISOLATION;
           }
         }
+        try {
+          await tx.flush();
+        } catch (error) {
+          if (this.options.isFatal(error) || batch.length === 1) throw error;
+          throw NEEDS_ISOLATION;
+        }
+        worksRan();
       });
     } catch (error) {
       if (error === NEEDS_ISOLATION) return undefined;

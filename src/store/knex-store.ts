@@ -47,10 +47,6 @@ export class KnexStore implements Store {
     return { ...this.groupCommit.stats };
   }
 
-  findMessageByMsgId(senderId: string, msgId: string): Promise<StoredMessage | undefined> {
-    return guarded(messages.findMessageByMsgId(this.db, senderId, msgId));
-  }
-
   getMessage(mid: number): Promise<StoredMessage | undefined> {
     return guarded(messages.getMessage(this.db, mid));
   }

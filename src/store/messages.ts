@@ -2,70 +2,16 @@
 import type { Knex } from 'knex';
 import { ChannelType, type OutgoingMessage, type StoredMessage } from '../domain.js';
 import { MESSAGE_COLUMNS, chunks, groupConversation, privateConversation, toMessage, type MessageRow } from './rows.js';
-import { insertEventRows, type EventRow, type WriteContext } from './stream.js';
-
-export async function findMessageByMsgId(db: Knex, senderId: string, msgId: string): Promise<StoredMessage | undefined> {
-  const row = await db('messages as m').select(MESSAGE_COLUMNS).where({ 'm.sender_id': senderId, 'm.msg_id': msgId }).first();
-  return row && toMessage(row);
-}
+import type { WriteContext } from './stream.js';
 
 export async function getMessage(db: Knex, mid: number): Promise<StoredMessage | undefined> {
   const row = await db('messages as m').select(MESSAGE_COLUMNS).where('m.mid', mid).first();
   return row && toMessage(row);
 }
 
-/**
- * Stores a message under a new id with its event (and, for a private message, its inbox rows), unless the sender
- * already stored one under its msgId: undefined then.
- */
-export async function insertMessage(
-  w: WriteContext,
-  senderId: string,
-  message: OutgoingMessage,
-  createdAt: number,
-  recipients: string[],
-): Promise<StoredMessage | undefined> {
-  const { trx } = w;
-  const mid = w.ids.take();
-  const group = message.channelType === ChannelType.ToGroup;
-  const row = messageRow(mid, senderId, message, createdAt);
-  const groupId = group ? Number(message.targetId) : null;
-  const insertRow = trx('messages').insert(row).onConflict(['sender_id', 'msg_id']).ignore().returning('mid');
-  const uids = [...new Set(recipients)];
-  if (w.isPostgres) {
-    // One statement, one round trip: the event and inbox rows follow only when the message row went in.
-    const first = insertRow.toSQL();
-    const inbox =
-      uids.length === 0
-        ? ''
-        : `, i as (insert into inbox (uid, id) select r.uid, m.mid from m cross join (values ${uids.map(() => '(cast(? as varchar))').join(', ')}) as r(uid))`;
-    const result = await trx.raw(
-      `with m as (${first.sql}), e as (insert into events (id, kind, mid, group_id, actor, created_at) select mid, 'message', mid, ?, ?, ? from m)${inbox} select mid from m`,
-      [...first.bindings, groupId, senderId, createdAt, ...uids],
-    );
-    if ((result as { rows: unknown[] }).rows.length === 0) return undefined;
-  } else {
-    if ((await insertRow).length === 0) return undefined;
-    await insertEventRows(w, { id: mid, kind: 'message', mid, group_id: groupId, actor: senderId, data: null, created_at: createdAt }, uids);
-  }
-  return {
-    mid,
-    channelType: message.channelType,
-    msgId: message.msgId,
-    senderId,
-    targetId: message.targetId,
-    msgType: message.msgType,
-    msg: message.msg,
-    ...(message.source && { source: message.source }),
-    ...(message.reference && { reference: message.reference }),
-    createdAt,
-    revokedBy: null,
-    revokedAt: null,
-  };
-}
-
-/** A message for insertMessagesInBulk: as insertMessage takes it. */
-export interface BulkMessage {
+/** A new message to store under the id it took, as a work queued it. */
+export interface NewMessage {
+  mid: number;
   senderId: string;
   message: OutgoingMessage;
   createdAt: number;
@@ -73,49 +19,92 @@ export interface BulkMessage {
   recipients: string[];
 }
 
-/**
- * Stores many new messages, each under the next id, with their events and inbox rows, in multi-row statements:
- * for loading a data set (the benchmarks seed a million messages this way), where one statement per message would
- * take minutes. Unlike insertMessage it does not skip a msgId the sender used already: that fails the statement.
- * Returns the messages' ids, in order.
- */
-export async function insertMessagesInBulk(w: WriteContext, entries: BulkMessage[]): Promise<number[]> {
-  const mids: number[] = [];
-  const messages: Array<ReturnType<typeof messageRow>> = [];
-  const events: EventRow[] = [];
-  const inbox: Array<{ uid: string; id: number }> = [];
-  for (const { senderId, message, createdAt, recipients } of entries) {
-    const mid = w.ids.take();
-    mids.push(mid);
-    messages.push(messageRow(mid, senderId, message, createdAt));
-    const groupId = message.channelType === ChannelType.ToGroup ? Number(message.targetId) : null;
-    events.push({ id: mid, kind: 'message', mid, group_id: groupId, actor: senderId, data: null, created_at: createdAt });
-    for (const uid of new Set(recipients)) inbox.push({ uid, id: mid });
-  }
-  for (const [table, rows] of [
-    ['messages', messages],
-    ['events', events],
-    ['inbox', inbox],
-  ] as const) {
-    if (rows.length === 0) continue;
-    if (!w.isPostgres) {
-      for (const part of chunks<object>(rows)) await w.trx(table).insert(part);
-      continue;
-    }
-    // One parameter for all the rows, which PostgreSQL reads as JSON: a parameter per value would cost the driver
-    // and the parser far more. Bytes go as bytea's hex text.
-    const columns = Object.keys(rows[0]!).join(', ');
-    const json = JSON.stringify(rows, function (this: Record<string, unknown>, key, value: unknown) {
-      const raw = this[key];
-      return Buffer.isBuffer(raw) ? `\\x${raw.toString('hex')}` : value;
-    });
-    await w.trx.raw(`insert into ${table} (${columns}) select ${columns} from json_populate_recordset(null::${table}, ?::json)`, [json]);
-  }
-  return mids;
+/** The message stored under a new message's sender and msgId: the new one itself, or an earlier one it repeats. */
+export interface StoredUnderMsgId {
+  mid: number;
+  createdAt: number;
 }
 
-/** The messages row of a new message, as both inserts write it. */
-function messageRow(mid: number, senderId: string, message: OutgoingMessage, createdAt: number) {
+/**
+ * Stores new messages with their events (and inbox rows, for private ones), each unless its sender already stored
+ * one under its msgId (earlier, or earlier in `entries`): the unique key settles repeats, with no read before.
+ * Returns, for each entry in order, the message now stored under its msgId. On PostgreSQL it is one statement
+ * however many messages there are, which also writes `counter` (the id counter's new value) when given: inside the
+ * serialised write transaction, round trips are what bound throughput.
+ */
+export async function insertMessages(w: WriteContext, entries: NewMessage[], counter?: number): Promise<StoredUnderMsgId[]> {
+  if (entries.length === 0) return [];
+  return w.isPostgres ? insertOnPostgres(w, entries, counter) : insertOnSqlite(w, entries);
+}
+
+async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter: number | undefined): Promise<StoredUnderMsgId[]> {
+  const rows = entries.map(messageRow);
+  const inbox = entries.flatMap(({ mid, recipients }) => [...new Set(recipients)].map((uid) => ({ uid, id: mid })));
+  const columns = Object.keys(rows[0]!).join(', ');
+  // The rows travel as one JSON parameter: a parameter per value would cost the driver and the parser far more.
+  // A repeat inside the batch loses to the entry before it (inserted in mid order); `x` sees only rows from
+  // before the statement, `k` those it inserted.
+  const counterUpdate = counter === undefined ? '' : `c as (update counters set value = ${Number(counter)} where name = 'event'),`;
+  const result = await w.trx.raw(
+    `with ${counterUpdate} input as (select * from json_populate_recordset(null::messages, ?::json)),
+      m as (insert into messages (${columns}) select ${columns} from input order by mid
+        on conflict (sender_id, msg_id) do nothing returning mid, channel_type, target_id, sender_id, msg_id, created_at),
+      e as (insert into events (id, kind, mid, group_id, actor, created_at)
+        select mid, 'message', mid, case when channel_type = ? then cast(target_id as bigint) end, sender_id, created_at from m),
+      i as (insert into inbox (uid, id) select r.uid, r.id from json_to_recordset(?::json) as r(uid text, id bigint) join m on m.mid = r.id)
+    select coalesce(k.mid, x.mid) as mid, coalesce(k.created_at, x.created_at) as created_at
+    from input
+      left join m k on k.sender_id = input.sender_id and k.msg_id = input.msg_id
+      left join messages x on x.sender_id = input.sender_id and x.msg_id = input.msg_id
+    order by input.mid`,
+    [rowsJson(rows), ChannelType.ToGroup, JSON.stringify(inbox)],
+  );
+  return (result as { rows: Array<{ mid: string; created_at: string }> }).rows.map((row) => ({ mid: Number(row.mid), createdAt: Number(row.created_at) }));
+}
+
+/** SQLite runs in-process: statements cost no round trip, so multi-row inserts in chunks of its parameter limit. */
+async function insertOnSqlite(w: WriteContext, entries: NewMessage[]): Promise<StoredUnderMsgId[]> {
+  const { trx } = w;
+  const inserted = new Set<number>();
+  for (const part of chunks(entries.map(messageRow))) {
+    const rows: Array<{ mid: number }> = await trx('messages').insert(part).onConflict(['sender_id', 'msg_id']).ignore().returning('mid');
+    for (const row of rows) inserted.add(Number(row.mid));
+  }
+  const fresh = entries.filter(({ mid }) => inserted.has(mid));
+  const events = fresh.map(({ mid, senderId, message, createdAt }) => ({
+    id: mid,
+    kind: 'message',
+    mid,
+    group_id: message.channelType === ChannelType.ToGroup ? Number(message.targetId) : null,
+    actor: senderId,
+    data: null,
+    created_at: createdAt,
+  }));
+  const inbox = fresh.flatMap(({ mid, recipients }) => [...new Set(recipients)].map((uid) => ({ uid, id: mid })));
+  for (const part of chunks<object>(events)) await trx('events').insert(part);
+  for (const part of chunks<object>(inbox)) await trx('inbox').insert(part);
+  const stored: StoredUnderMsgId[] = [];
+  for (const { mid, senderId, message, createdAt } of entries) {
+    if (inserted.has(mid)) stored.push({ mid, createdAt });
+    else {
+      const first = await trx('messages').where({ sender_id: senderId, msg_id: message.msgId }).first('mid', 'created_at');
+      stored.push({ mid: Number(first.mid), createdAt: Number(first.created_at) });
+    }
+  }
+  return stored;
+}
+
+/** Rows as one JSON text that PostgreSQL reads back into their table's row type; bytes go as bytea's hex text. */
+function rowsJson(rows: object[]): string {
+  return JSON.stringify(rows, function (this: Record<string, unknown>, key, value: unknown) {
+    // The raw value: by the time the replacer sees it, a Buffer has become its toJSON() form.
+    const raw = this[key];
+    return Buffer.isBuffer(raw) ? `\\x${raw.toString('hex')}` : value;
+  });
+}
+
+/** The messages row of a new message. */
+function messageRow({ mid, senderId, message, createdAt }: NewMessage) {
   const group = message.channelType === ChannelType.ToGroup;
   return {
     mid,

@@ -72,10 +72,22 @@ export type NewGroupEvent = (
   | EventOf<'setting', SettingEventData>
 ) & { groupId: number };
 
+/** What became of a queued message: stored under its own id, or a repeat of the message its sender stored under that msgId. */
+export type MessageWrite = { isNew: true; message: StoredMessage } | { isNew: false; mid: number; createdAt: number };
+
+export interface QueuedMessage {
+  /** The id it takes, should it be new. */
+  mid: number;
+  /**
+   * Settles when the batch stores its messages, before the commit: the work must not wait for it (it would wait
+   * for itself), and its caller must look only once the write is answered, which a failed commit turns into an
+   * error.
+   */
+  written: Promise<MessageWrite>;
+}
+
 /** The reads a service makes, in a write transaction (seeing its earlier writes) or outside one. */
 export interface Reads {
-  /** The message a sender already stored under msgId, if any (idempotency). */
-  findMessageByMsgId(senderId: string, msgId: string): Promise<StoredMessage | undefined>;
   getMessage(mid: number): Promise<StoredMessage | undefined>;
   getGroupMembership(groupId: number, uid: string): Promise<GroupMembership | undefined>;
   /** Of `uids`, the current members of the group. */
@@ -124,11 +136,12 @@ export interface Store extends Reads {
 
 export interface WriteTransaction extends Reads {
   /**
-   * Stores a message under a new id, unless the sender already stored one under its msgId (undefined then). A
-   * private message goes into the streams of `recipients`; a group message is stored once and reaches the
-   * members through their memberships.
+   * Queues a new message under the next id, to be stored with the batch's other messages in one go once every work
+   * of the batch has run, unless its sender already stored one under its msgId. A private message goes into the
+   * streams of `recipients`; a group message is stored once and reaches the members through their memberships.
+   * Nothing the work reads afterwards sees it, and should the work fail it is dropped.
    */
-  insertMessage(senderId: string, message: OutgoingMessage, createdAt: number, recipients: string[]): Promise<StoredMessage | undefined>;
+  queueMessage(senderId: string, message: OutgoingMessage, createdAt: number, recipients: string[]): QueuedMessage;
   /** Erases the content, keeping the row as a tombstone of who revoked it and when. */
   markRevoked(mid: number, operator: string, at: number): Promise<void>;
   /** Records one mark; false when this user had marked the message already. */

@@ -1,8 +1,8 @@
 /**
- * The write path: one write transaction at a time per instance (group commit, group-commit.ts), holding the
- * write lock, taking ids from the counter, running the works of its batch, and committing. A work writes
- * through a WriteTransaction, which records the events it committed for realtime and knows whether it has written
- * anything from the statements the transaction itself ran.
+ * The write path: write transactions carrying batches of works (group commit, group-commit.ts), each holding the
+ * write lock, taking ids from the counter, running the works of its batch, storing the messages they queued all at
+ * once, and committing. A work writes through a WriteTransaction, which records the events it committed for
+ * realtime; whether a work has written anything is known from the statements the transaction ran while it did.
  */
 import type { Knex } from 'knex';
 import {
@@ -20,7 +20,17 @@ import type { BatchTransaction } from './group-commit.js';
 import * as groups from './groups.js';
 import * as messages from './messages.js';
 import { appendEvent, type WriteContext } from './stream.js';
-import type { GroupChanges, GroupMembership, NewGroup, NewGroupEvent, NewMessageEvent, NewUserEvent, WriteTransaction } from './store.js';
+import type {
+  GroupChanges,
+  GroupMembership,
+  MessageWrite,
+  NewGroup,
+  NewGroupEvent,
+  NewMessageEvent,
+  NewUserEvent,
+  QueuedMessage,
+  WriteTransaction,
+} from './store.js';
 
 /** Any constant will do: it names the lock that serialises every write transaction on PostgreSQL. */
 const WRITE_LOCK_KEY = 0x63686174; // "chat"
@@ -52,16 +62,34 @@ function committedEvent(event: StreamEvent, recipients: string[]): CommittedEven
   }
 }
 
+/** A queued message and the settling of its `written`. */
+type Queued = messages.NewMessage & { settle(write: MessageWrite): void };
+
+/**
+ * Stores queued messages in one go and settles each: new ones join the batch's committed events, repeats are
+ * answered with the message their sender stored first. `counter` goes along as in insertMessages.
+ */
+async function storeQueued(w: WriteContext, queued: Queued[], events: CommittedEvent[], counter?: number): Promise<void> {
+  if (queued.length === 0) return;
+  const stored = await messages.insertMessages(w, queued, counter);
+  queued.forEach((entry, i) => {
+    const { mid, createdAt } = stored[i]!;
+    if (mid !== entry.mid) return entry.settle({ isNew: false, mid, createdAt });
+    const { message, senderId, recipients } = entry;
+    const storedMessage: StoredMessage = { ...message, mid, senderId, createdAt, revokedBy: null, revokedAt: null };
+    events.push(committedEvent({ id: mid, kind: 'message', message: storedMessage }, recipients));
+    entry.settle({ isNew: true, message: storedMessage });
+  });
+}
+
 /** A work's view of the batch's transaction. */
 export class KnexWriteTransaction implements WriteTransaction {
   /** The events this work appended, in id order: announced once the batch commits. */
   readonly committed: CommittedEvent[] = [];
+  /** The messages it queued, stored when the batch flushes (or, isolated, when the work ends). */
+  readonly queued: Queued[] = [];
 
   constructor(private readonly w: WriteContext) {}
-
-  findMessageByMsgId(senderId: string, msgId: string): Promise<StoredMessage | undefined> {
-    return messages.findMessageByMsgId(this.w.trx, senderId, msgId);
-  }
 
   getMessage(mid: number): Promise<StoredMessage | undefined> {
     return messages.getMessage(this.w.trx, mid);
@@ -79,21 +107,12 @@ export class KnexWriteTransaction implements WriteTransaction {
     return groups.wasMemberAt(this.w.trx, groupId, uid, id);
   }
 
-  async insertMessage(senderId: string, message: OutgoingMessage, createdAt: number, recipients: string[]): Promise<StoredMessage | undefined> {
-    const stored = await messages.insertMessage(this.w, senderId, message, createdAt, recipients);
-    if (stored) this.committed.push(committedEvent({ id: stored.mid, kind: 'message', message: stored }, recipients));
-    return stored;
-  }
-
-  /** Many new messages at once, for loading a data set: see messages.insertMessagesInBulk. */
-  async insertMessagesInBulk(entries: messages.BulkMessage[]): Promise<number[]> {
-    const mids = await messages.insertMessagesInBulk(this.w, entries);
-    entries.forEach(({ senderId, message, createdAt, recipients }, i) => {
-      const mid = mids[i]!;
-      const stored: StoredMessage = { ...message, mid, senderId, createdAt, revokedBy: null, revokedAt: null };
-      this.committed.push(committedEvent({ id: mid, kind: 'message', message: stored }, recipients));
-    });
-    return mids;
+  queueMessage(senderId: string, message: OutgoingMessage, createdAt: number, recipients: string[]): QueuedMessage {
+    const mid = this.w.ids.take();
+    let settle!: (write: MessageWrite) => void;
+    const written = new Promise<MessageWrite>((resolve) => (settle = resolve));
+    this.queued.push({ mid, senderId, message, createdAt, recipients, settle });
+    return { mid, written };
   }
 
   markRevoked(mid: number, operator: string, at: number): Promise<void> {
@@ -162,8 +181,20 @@ export class KnexWriteTransaction implements WriteTransaction {
 }
 
 /**
+ * Takes the write lock and reads the counter. On PostgreSQL both go in one round trip: statements without
+ * parameters travel together as one simple query.
+ */
+async function lockAndReadCounter(trx: Knex.Transaction, isPostgres: boolean): Promise<number> {
+  if (!isPostgres) return Number((await trx('counters').where({ name: 'event' }).first('value')).value);
+  const [, counter] = (await trx.raw(`select pg_advisory_xact_lock(${WRITE_LOCK_KEY}); select value from counters where name = 'event'`)) as Array<{
+    rows: Array<{ value: string }>;
+  }>;
+  return Number(counter!.rows[0]!.value);
+}
+
+/**
  * One write transaction carrying a batch of works: the lock, the counter read once and written back once, each
- * work run (in a savepoint when `isolated`), then the commit.
+ * work run (in a savepoint when `isolated`), the messages they queued stored together, then the commit.
  */
 export async function runBatch(
   db: Knex,
@@ -173,7 +204,7 @@ export async function runBatch(
 ): Promise<void> {
   const trx = await db.transaction();
   let writes = 0;
-  let batch: CommittedBatch = { after: 0, last: 0, events: [] };
+  const batch: CommittedBatch = { after: 0, last: 0, events: [] };
   trx.on('query', (query: { sql?: string }) => {
     if (WRITES.test(query.sql ?? '')) writes++;
   });
@@ -181,29 +212,46 @@ export async function runBatch(
     // One writer at a time across instances: ids are taken in commit order (no later id can become visible
     // before an earlier one, which a reader past it would never see), and what a service checks inside holds
     // until commit. SQLite has a single connection and so a single writer already.
-    if (isPostgres) await trx.raw('select pg_advisory_xact_lock(?)', [WRITE_LOCK_KEY]);
-    const counter = await trx('counters').where({ name: 'event' }).first('value');
-    const first = Number(counter.value);
+    const first = await lockAndReadCounter(trx, isPostgres);
     let last = first;
-    batch = { after: first, last: first, events: [] };
+    /** The value the counter holds in this transaction. */
+    let counter = first;
+    batch.after = first;
     const ids = { take: () => ++last };
+    const queued: Queued[] = [];
     await body({
       run: async (work, isolated) => {
         const before = writes;
+        let current: KnexWriteTransaction | undefined;
+        const tx = (on: Knex.Transaction) => (current = new KnexWriteTransaction({ trx: on, ids, isPostgres }));
         try {
-          const tx = (on: Knex.Transaction) => (current = new KnexWriteTransaction({ trx: on, ids, isPostgres }));
-          let current: KnexWriteTransaction | undefined;
-          const value = isolated ? await trx.transaction((savepoint) => work(tx(savepoint))) : await work(tx(trx));
-          // Only what succeeded stays: a failed work's events went with its savepoint.
+          const value = isolated
+            ? await trx.transaction(async (savepoint) => {
+                const value = await work(tx(savepoint));
+                await storeQueued({ trx: savepoint, ids, isPostgres }, current!.queued, current!.committed);
+                return value;
+              })
+            : await work(tx(trx));
+          // Only what succeeded stays: a failed work's events went with its savepoint, its queue with it.
           batch.events.push(...current!.committed);
+          if (!isolated) queued.push(...current!.queued);
           return { ok: true, value };
         } catch (error) {
           return { ok: false, error, wrote: writes > before };
         }
       },
+      // Last in the batch, so PostgreSQL's statement can write the counter too: one round trip fewer.
+      flush: async () => {
+        if (queued.length === 0) return;
+        const value = last;
+        await storeQueued({ trx, ids, isPostgres }, queued.splice(0), batch.events, isPostgres ? value : undefined);
+        if (isPostgres) counter = value;
+      },
     });
-    if (last !== first) await trx('counters').where({ name: 'event' }).update({ value: last });
+    if (last !== counter) await trx('counters').where({ name: 'event' }).update({ value: last });
     batch.last = last;
+    // Queued messages joined the events as they were stored, after the works' other events.
+    batch.events.sort((a, b) => a.id - b.id);
   } catch (err) {
     await trx.rollback().catch(() => undefined);
     throw err;
@@ -216,6 +264,7 @@ export async function runBatch(
     // The database may have committed before the connection failed: nobody can say "nothing was written".
     throw AppError.outcomeUnknown(err);
   }
-  // Announced before anyone is answered, and in commit order: batches commit one at a time.
+  // Announced before anyone is answered. Batches commit one after another (the lock), so in id order; the
+  // realtime side puts announcements back in that order should the bus reorder them.
   if (batch.last !== batch.after) onCommitted(batch);
 }

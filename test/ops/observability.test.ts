@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import knex from 'knex';
 import { pino } from 'pino';
 import { describeOnEngines, engines, postgresEngine } from '../helpers/engines.js';
+import { metricValue } from '../helpers/metrics.js';
 import { startChatlog, uniqueUid, useChatlog } from '../helpers/server.js';
 import { SocketClient } from '../helpers/ws-client.js';
 
@@ -34,6 +35,17 @@ describeOnEngines('readiness and metrics', (engine) => {
     assert.match(text, /chatlog_write_batches_total [1-9]/);
     assert.match(text, /chatlog_bus_reconnects_total 0/);
     await socket.close();
+  });
+
+  it('counts the database statements a push costs: on PostgreSQL four round trips (BEGIN, lock and counter, the message with the counter, COMMIT)', async () => {
+    const alice = await chatlog().client(uniqueUid('alice'));
+    await alice.sendText(uniqueUid('bob'), 'warming up');
+    const url = chatlog().urls[0]!;
+    const before = await metricValue(url, 'chatlog_database_statements_total');
+    await alice.sendText(uniqueUid('bob'), 'counted');
+    const statements = (await metricValue(url, 'chatlog_database_statements_total')) - before;
+    // SQLite runs in-process: there the events and inbox rows are statements of their own, at no round trip.
+    assert.equal(statements, engine.name === 'PostgreSQL' ? 4 : 7);
   });
 });
 

@@ -1,27 +1,43 @@
 import assert from 'node:assert/strict';
-import type { OutgoingMessage } from '../../src/domain.js';
+import type { CommittedBatch, OutgoingMessage } from '../../src/domain.js';
 import { AppError } from '../../src/errors.js';
 import { openDatabase } from '../../src/store/database.js';
 import { KnexStore } from '../../src/store/knex-store.js';
+import type { MessageWrite, WriteTransaction } from '../../src/store/store.js';
 import { describeOnEngines } from '../helpers/engines.js';
 
 const text = (msgId: string): OutgoingMessage => ({ channelType: 0, msgId, targetId: 'bob', msgType: 1, msg: new Uint8Array([10, 1, 120]) });
 
+/** A push as the message service makes it: the message queued, what became of it read once the write is answered. */
+const push = (tx: WriteTransaction, msgId: string) => tx.queueMessage('alice', text(msgId), Date.now(), ['alice', 'bob']);
+
+async function written(write: Promise<{ written: Promise<MessageWrite> }>): Promise<MessageWrite> {
+  return (await write).written;
+}
+
+const msgIdsOf = async (store: KnexStore, uid: string) =>
+  (await store.readStream(uid, 0, 1000)).map((event) => (event.kind === 'message' ? event.message.msgId : event.kind));
+
 describeOnEngines('group commit in the store', (engine) => {
   let store: KnexStore;
+  let batches: CommittedBatch[];
   beforeEach(async () => {
-    store = new KnexStore(await openDatabase(await engine.freshDatabase()), { maxBatch: 64, onCommitted: () => undefined });
+    batches = [];
+    store = new KnexStore(await openDatabase(await engine.freshDatabase()), { maxBatch: 64, onCommitted: (batch) => batches.push(batch) });
   });
   afterEach(() => store.close());
 
-  it('commits concurrent writes in shared transactions, and a refused write undoes only its own changes', async () => {
+  it('commits concurrent writes in shared transactions, and a write that fails after writing undoes only its own changes', async () => {
     const outcomes = await Promise.allSettled(
       Array.from({ length: 40 }, (_, i) =>
         store.write(async (tx) => {
-          const stored = await tx.insertMessage('alice', text(`m${i}`), Date.now(), ['alice', 'bob']);
-          // Every fifth write is refused after it wrote: its message must not survive.
-          if (i % 5 === 4) throw AppError.permissionDenied(`refused ${i}`);
-          return stored!.mid;
+          const queued = push(tx, `m${i}`);
+          // Every fifth write fails after it wrote something: neither that nor its message may survive.
+          if (i % 5 === 4) {
+            await tx.appendUserEvent({ kind: 'received', actor: 'bob', data: { peer: 'bob', mids: [1], time: 1 }, createdAt: 1 }, ['alice']);
+            throw AppError.permissionDenied(`refused ${i}`);
+          }
+          return queued;
         }),
       ),
     );
@@ -29,25 +45,28 @@ describeOnEngines('group commit in the store', (engine) => {
     assert.equal(refused.length, 8);
     for (const outcome of refused) assert.equal((outcome as PromiseRejectedResult).reason.code, -1019);
 
-    const stored = (await store.readStream('bob', 0, 100)).map((event) => (event.kind === 'message' ? event.message.msgId : ''));
+    const kept = Array.from({ length: 40 }, (_, i) => i).filter((i) => i % 5 !== 4);
     assert.deepEqual(
-      stored,
-      Array.from({ length: 40 }, (_, i) => i)
-        .filter((i) => i % 5 !== 4)
-        .map((i) => `m${i}`),
+      await msgIdsOf(store, 'bob'),
+      kept.map((i) => `m${i}`),
     );
-    const { batches, works, isolatedReruns } = store.writeStats;
+    assert.deepEqual(
+      await msgIdsOf(store, 'alice'),
+      kept.map((i) => `m${i}`),
+    );
+    const { batches: transactions, works, isolatedReruns } = store.writeStats;
     assert.equal(works, 40);
-    assert.ok(batches < works, `40 concurrent writes took ${batches} transactions`);
+    assert.ok(transactions < works, `40 concurrent writes took ${transactions} transactions`);
     assert.ok(isolatedReruns > 0, 'a batch whose work failed after writing ran again with savepoints');
   });
 
-  it('lets a work that refuses itself before writing share the batch without savepoints', async () => {
+  it('drops the queued message of a write that refuses itself, without savepoints', async () => {
     const outcomes = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
         store.write(async (tx) => {
+          const queued = push(tx, `r${i}`);
           if (i % 4 === 3) throw AppError.permissionDenied(`refused ${i}`);
-          return (await tx.insertMessage('alice', text(`r${i}`), Date.now(), ['alice', 'bob']))!.mid;
+          return queued;
         }),
       ),
     );
@@ -56,11 +75,57 @@ describeOnEngines('group commit in the store', (engine) => {
     assert.equal(store.writeStats.isolatedReruns, 0);
   });
 
+  it('answers a repeated msgId, in the same batch or a later one, with the first message, and stores it once', async () => {
+    const first = await Promise.all(Array.from({ length: 10 }, () => written(store.write(async (tx) => push(tx, 'same')))));
+    const again = await written(store.write(async (tx) => push(tx, 'same')));
+    const writes = [...first, again];
+    assert.equal(writes.filter((write) => write.isNew).length, 1);
+    const stored = writes.find((write) => write.isNew)!;
+    assert.ok(stored.isNew);
+    for (const write of writes) {
+      const { mid, createdAt } = write.isNew ? write.message : write;
+      assert.deepEqual({ mid, createdAt }, { mid: stored.message.mid, createdAt: stored.message.createdAt });
+    }
+    assert.deepEqual(await msgIdsOf(store, 'bob'), ['same']);
+    // Only the stored one was announced.
+    assert.deepEqual(
+      batches.flatMap((batch) => batch.events.map((event) => event.id)),
+      [stored.message.mid],
+    );
+  });
+
+  it('stores the messages of a batch in one go, announced in id order', async () => {
+    await Promise.all(Array.from({ length: 30 }, (_, i) => written(store.write(async (tx) => push(tx, `o${i}`)))));
+    assert.ok(batches.length < 30, `30 concurrent pushes took ${batches.length} transactions`);
+    const announced = batches.flatMap((batch) => batch.events.map((event) => event.id));
+    assert.deepEqual(
+      announced,
+      [...announced].sort((a, b) => a - b),
+    );
+    for (const batch of batches) assert.ok(batch.events.every((event) => event.id > batch.after && event.id <= batch.last));
+    assert.equal((await msgIdsOf(store, 'bob')).length, 30);
+  });
+
+  it('fails only the message the database refuses, when the batch stores its messages together', async () => {
+    const broken: OutgoingMessage = { ...text('broken'), msgType: null as unknown as number };
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 12 }, (_, i) =>
+        written(store.write(async (tx) => (i === 5 ? tx.queueMessage('alice', broken, Date.now(), ['alice', 'bob']) : push(tx, `f${i}`)))),
+      ),
+    );
+    assert.deepEqual(
+      outcomes.map((outcome) => outcome.status),
+      Array.from({ length: 12 }, (_, i) => (i === 5 ? 'rejected' : 'fulfilled')),
+    );
+    assert.equal((await msgIdsOf(store, 'bob')).length, 11);
+  });
+
   it('answers a write alone in its transaction with its own error and keeps going', async () => {
     await assert.rejects(
       store.write(async () => Promise.reject(AppError.notFound('nothing here'))),
       { code: -1007 },
     );
-    assert.equal(await store.write(async (tx) => (await tx.insertMessage('alice', text('after'), 1, ['alice']))!.msgId), 'after');
+    const write = await written(store.write(async (tx) => push(tx, 'after')));
+    assert.ok(write.isNew && write.message.msgId === 'after');
   });
 });
