@@ -5,7 +5,9 @@
  *         the ceiling of this machine measured in the same run: a bare Koa endpoint that reads the same upload
  *         with the same busboy reader and stores nothing (lib/ceiling-server.ts). Order ceiling, push, ceiling, so
  *         that drift on a shared machine shows. Every answer must be result 0 with a new logId, and the database
- *         must hold every message answered. Targets: >= 3,000 persisted messages/s; push / ceiling >= 0.8.
+ *         must hold every message answered. Targets: >= 3,000 persisted messages/s with p99 <= 50 ms on PostgreSQL,
+ *         >= 5,000/s on SQLite; push / ceiling >= 0.3 (0.8 is the goal). Reported beside them: the server's CPU per
+ *         push and the database statements per push (on PostgreSQL, round trips), from its metrics.
  * commit  The same load against WRITE_BATCH_MAX=1 (a transaction per message) and the default group commit; the
  *         gain should be well beyond noise (>= 1.5x, a target of this bench's own).
  */
@@ -24,8 +26,10 @@ import { describeBound, usageLine } from './lib/usage.js';
 
 export type PushSettings = { seconds: number; warmup: number; connections: number };
 
-const TARGET_PUSH_RATE = 3000;
-const TARGET_CEILING_RATIO = 0.8;
+const TARGET_PUSH_RATE = { pg: 3000, sqlite: 5000 };
+const TARGET_PUSH_P99_MS = 50;
+const TARGET_CEILING_RATIO = 0.3;
+const GOAL_CEILING_RATIO = 0.8;
 /** Not from the issue: group commit should make a difference well beyond run-to-run noise. */
 const TARGET_COMMIT_GAIN = 1.5;
 /** Senders and targets rotate, so that inbox rows spread over many users. */
@@ -139,6 +143,8 @@ export async function pushPart(settings: PushSettings): Promise<PartOutcome> {
     if (exit.code !== 0) progress(`the ceiling server exited with ${exit.code ?? exit.signal}:\n${ceiling.tail()}`);
   }
   const [ceiling1, m, ceiling2] = runs as [Measured, Measured, Measured];
+  const isPostgres = push.servers.database.client === 'pg';
+  const targetRate = isPostgres ? TARGET_PUSH_RATE.pg : TARGET_PUSH_RATE.sqlite;
   const ceilingRps = (ceiling1.result.rps + ceiling2.result.rps) / 2;
   const ratio = m.result.rps / ceilingRps;
   const valid = errorsOf(runs) === 0 && push.stored.valid;
@@ -164,14 +170,21 @@ export async function pushPart(settings: PushSettings): Promise<PartOutcome> {
       {
         figure: `push: persisted messages/s, multipart, ${settings.connections} connections (p50 / p99)`,
         measured: `${count(m.result.rps)}/s (${fixed(m.result.p50, 1)} / ${fixed(m.result.p99, 1)} ms)`,
-        target: `>= ${count(TARGET_PUSH_RATE)}/s`,
-        verdict: verdictOf(valid, m.result.rps >= TARGET_PUSH_RATE),
+        target: `>= ${count(targetRate)}/s${isPostgres ? `, p99 <= ${TARGET_PUSH_P99_MS} ms` : ''}`,
+        verdict: verdictOf(valid, m.result.rps >= targetRate && (!isPostgres || m.result.p99 <= TARGET_PUSH_P99_MS)),
         bound: valid ? `${writePath(m)}; ${describeBound(m.usage)}` : 'failed requests or unpersisted messages (see the push section)',
+      },
+      {
+        figure: 'push: server CPU per push; database statements per push',
+        measured: `${fixed(cpuPerRequest(m), 3)} ms; ${m.batches ? fixed(m.batches.statements / m.batches.works, 2) : '-'}`,
+        target: 'report only',
+        verdict: verdictOf(valid, true),
+        bound: `the ceiling's CPU per request: ${fixed(cpuPerRequest(ceiling1), 3)} ms${isPostgres ? '; on PostgreSQL each statement is a round trip' : ''}`,
       },
       {
         figure: 'push / bare Koa + busboy ceiling (ceiling req/s)',
         measured: `${fixed(ratio, 2)} (${count(ceilingRps)}/s)`,
-        target: `>= ${TARGET_CEILING_RATIO}`,
+        target: `>= ${TARGET_CEILING_RATIO} (goal ${GOAL_CEILING_RATIO})`,
         verdict: verdictOf(valid, ratio >= TARGET_CEILING_RATIO),
         bound: `${cpuRatio}; ${describeBound(m.usage)}`,
       },

@@ -7,8 +7,8 @@ import { count, fixed, progress } from './report.js';
 import type { Child } from './child.js';
 import { measureUsage, type Usage } from './usage.js';
 
-/** Write transactions formed by group commit, and the writes they carried. */
-export type WriteBatches = { batches: number; works: number };
+/** Write transactions formed by group commit, the writes they carried, and the statements sent to the database. */
+export type WriteBatches = { batches: number; works: number; statements: number };
 
 const metricsText = async (url: string) => (await fetch(`${url}/metrics`)).text();
 
@@ -26,13 +26,23 @@ export async function sumMetrics(urls: string[], series: string[]): Promise<numb
 
 async function writeBatches(url: string): Promise<WriteBatches> {
   const text = await metricsText(url);
-  return { batches: metricIn(text, 'chatlog_write_batches_total'), works: metricIn(text, 'chatlog_write_batch_works_total') };
+  return {
+    batches: metricIn(text, 'chatlog_write_batches_total'),
+    works: metricIn(text, 'chatlog_write_batch_works_total'),
+    statements: metricIn(text, 'chatlog_database_statements_total'),
+  };
 }
 
-/** An instance runs one write transaction at a time, so while writes queue the time between two is about a transaction's length. */
-export function describeWritePath({ batches, works }: WriteBatches, seconds: number): string {
+/**
+ * Write transactions take the write lock one after another, so while writes queue the time between two is about
+ * the part of a transaction that holds it. Statements per write: on PostgreSQL, round trips per push.
+ */
+export function describeWritePath({ batches, works, statements }: WriteBatches, seconds: number): string {
   const perSecond = batches / seconds;
-  return `serial write transactions: ${count(perSecond)}/s x ${fixed(works / batches, 1)} writes, one every ${fixed(1000 / perSecond, 1)} ms`;
+  return (
+    `write transactions: ${count(perSecond)}/s x ${fixed(works / batches, 1)} writes, one every ${fixed(1000 / perSecond, 1)} ms; ` +
+    `${fixed(statements / works, 2)} database statements per write (${fixed(statements / batches, 1)} per transaction)`
+  );
 }
 
 /** The runs, the CPU over the measured one, and its write batches when a chatlog server's metrics were named. */
@@ -56,7 +66,10 @@ export async function warmAndMeasure(spec: Omit<LoadSpec, 'seconds'>, options: M
   progress(`${spec.title}: ${count(result.rps)} req/s, p50 ${fixed(result.p50, 2)} ms, p99 ${fixed(result.p99, 2)} ms, ${result.errors} errors`);
   // Lets the requests autocannon abandoned at the end of the run finish before the next starts.
   await new Promise((resolve) => setTimeout(resolve, 500));
-  const batches = before && after ? { batches: after.batches - before.batches, works: after.works - before.works } : undefined;
+  const batches =
+    before && after
+      ? { batches: after.batches - before.batches, works: after.works - before.works, statements: after.statements - before.statements }
+      : undefined;
   return { warm, result, usage, batches };
 }
 

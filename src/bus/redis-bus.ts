@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { decodeBusMessage, encodeBusMessage, type BusMessage } from './batch-wire.js';
@@ -7,12 +8,15 @@ import type { BusListener, EventBus, LiveSignal, Notification } from './event-bu
  * Notifications through Redis pub/sub, so that every instance sharing the database hears of every commit.
  * Publishing and subscribing use separate connections (a subscribed connection can do nothing else). When the
  * subscription drops, notifications published meanwhile are gone: once it is back, listeners are told to
- * resync from the database.
+ * resync from the database. This instance's own batches go to its listeners directly, with no trip through Redis
+ * and no decoding: each message carries its origin, and the echo of our own is dropped unread.
  */
 export class RedisBus implements EventBus {
   private readonly publisher: Redis;
   private readonly subscriber: Redis;
   private readonly channel: string;
+  /** Starts every message this instance publishes. */
+  private readonly origin = `${randomUUID()}\n`;
   private readonly listeners: BusListener[] = [];
   private subscribedOnce = false;
   /** Counts subscriptions re-established after a loss (exposed for metrics and tests). */
@@ -35,7 +39,7 @@ export class RedisBus implements EventBus {
       connection.on('error', (err: Error) => this.logger.warn({ err: err.message, connection: name }, 'redis connection error'));
     }
     this.subscriber.on('message', (channel: string, message: string) => {
-      if (channel === this.channel) this.deliver(message);
+      if (channel === this.channel && !message.startsWith(this.origin)) this.deliver(message);
     });
     // After a reconnect, subscribe again ourselves and only then resync: a resync that read the database before
     // the subscription was back could miss a commit announced in between.
@@ -51,16 +55,15 @@ export class RedisBus implements EventBus {
   }
 
   publish(notification: Notification): void {
-    // The offline queue keeps it while Redis is away and sends it on reconnect.
-    this.publisher.publish(this.channel, encodeBusMessage({ batch: notification })).catch((err: Error) => {
-      this.logger.warn({ err: err.message }, 'could not publish a notification; instances will find the gap and read it from the database');
-    });
+    this.send(
+      { batch: notification },
+      (listener) => listener.onNotification?.(notification),
+      'a notification; instances will find the gap and read it from the database',
+    );
   }
 
   publishLive(signal: LiveSignal): void {
-    this.publisher.publish(this.channel, encodeBusMessage({ live: signal })).catch((err: Error) => {
-      this.logger.warn({ err: err.message }, 'could not publish a live signal');
-    });
+    this.send({ live: signal }, (listener) => listener.onLiveSignal?.(signal), 'a live signal');
   }
 
   subscribe(listener: BusListener): void {
@@ -89,10 +92,20 @@ export class RedisBus implements EventBus {
     for (const listener of this.listeners) listener.onResync?.();
   }
 
+  /** To our own listeners on a later tick, as from Redis (a publisher's response never waits for fan-out), and to the others. */
+  private send(message: BusMessage, toListener: (listener: BusListener) => void, what: string): void {
+    setImmediate(() => this.listeners.forEach(toListener));
+    // The offline queue keeps it while Redis is away and sends it on reconnect.
+    this.publisher.publish(this.channel, this.origin + encodeBusMessage(message)).catch((err: Error) => {
+      this.logger.warn({ err: err.message }, `could not publish ${what}`);
+    });
+  }
+
   private deliver(message: string): void {
     let parsed: BusMessage;
     try {
-      parsed = decodeBusMessage(message);
+      // Past the origin line of the instance that published it.
+      parsed = decodeBusMessage(message.slice(message.indexOf('\n') + 1));
     } catch {
       this.logger.warn('ignored a malformed notification on the redis channel');
       return;

@@ -34,7 +34,7 @@ export class Metrics {
   });
   readonly databaseStatements = new Counter({
     name: 'chatlog_database_statements_total',
-    help: 'Statements sent to the database, transaction control included: on PostgreSQL, each is a round trip',
+    help: 'Statements sent to the database through knex, transaction control included: on PostgreSQL, each is a round trip',
     registers: [this.registry],
   });
   readonly mediaUploads = new Counter({

@@ -33,8 +33,8 @@ const NEEDS_ISOLATION = Symbol('needs isolation');
 
 /**
  * Group commit: write works that arrive while a transaction is committing wait, then share the next one, so one
- * commit (one fsync) serves many. Nobody waits on a timer: under light load each work is a transaction of its
- * own; under load batches grow by themselves up to maxBatch.
+ * commit (one fsync) serves many. Nobody waits on a timer, only for the event loop's turn: under light load each
+ * work is a transaction of its own; under load batches grow by themselves up to maxBatch.
  *
  * Transactions overlap by one: as soon as a transaction has run its works and goes on to commit, the next one
  * opens and asks for the write lock, so that its BEGIN and its wait for the lock happen while the one before
@@ -70,7 +70,10 @@ export class GroupCommit<Tx> {
   private openNext(): void {
     if (this.opening || this.queue.length === 0) return;
     this.opening = true;
-    void this.commitBatch();
+    // One turn of the event loop first, so that the works of requests that arrived together share the batch. On
+    // SQLite it is what makes batches at all: its statements run synchronously, so no request is read while a
+    // transaction runs, and without the turn each would find the queue holding only itself.
+    setImmediate(() => void this.commitBatch());
   }
 
   /** One batch, from taking its works to answering them. */

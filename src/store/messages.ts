@@ -62,36 +62,46 @@ async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter:
   return (result as { rows: Array<{ mid: string; created_at: string }> }).rows.map((row) => ({ mid: Number(row.mid), createdAt: Number(row.created_at) }));
 }
 
-/** SQLite runs in-process: statements cost no round trip, so multi-row inserts in chunks of its parameter limit. */
+/** The few calls of better-sqlite3 the SQLite insert makes, on the transaction's own connection. */
+interface SqliteConnection {
+  prepare(sql: string): { get(...params: unknown[]): unknown; run(...params: unknown[]): unknown };
+}
+
+const MESSAGE_ROW_COLUMNS = ['mid', 'channel_type', 'msg_id', 'sender_id', 'target_id', 'conversation', 'msg_type', 'msg', 'source', 'reference', 'created_at'];
+
+function prepareInserts(connection: SqliteConnection) {
+  return {
+    message: connection.prepare(
+      `insert into messages (${MESSAGE_ROW_COLUMNS.join(', ')}) values (${MESSAGE_ROW_COLUMNS.map((column) => `@${column}`).join(', ')})
+       on conflict (sender_id, msg_id) do nothing returning mid`,
+    ),
+    event: connection.prepare("insert into events (id, kind, mid, group_id, actor, created_at) values (?, 'message', ?, ?, ?, ?)"),
+    inbox: connection.prepare('insert into inbox (uid, id) values (?, ?)'),
+    first: connection.prepare('select mid, created_at from messages where sender_id = ? and msg_id = ?'),
+  };
+}
+
+/** Prepared once per connection: preparing is most of what a small statement costs better-sqlite3. */
+const preparedInserts = new WeakMap<SqliteConnection, ReturnType<typeof prepareInserts>>();
+
+/**
+ * SQLite runs in-process and synchronously, so there are no round trips to save, only the work per statement:
+ * a row at a time through statements prepared once, past knex's building and preparing of each.
+ */
 async function insertOnSqlite(w: WriteContext, entries: NewMessage[]): Promise<StoredUnderMsgId[]> {
-  const { trx } = w;
-  const inserted = new Set<number>();
-  for (const part of chunks(entries.map(messageRow))) {
-    const rows: Array<{ mid: number }> = await trx('messages').insert(part).onConflict(['sender_id', 'msg_id']).ignore().returning('mid');
-    for (const row of rows) inserted.add(Number(row.mid));
-  }
-  const fresh = entries.filter(({ mid }) => inserted.has(mid));
-  const events = fresh.map(({ mid, senderId, message, createdAt }) => ({
-    id: mid,
-    kind: 'message',
-    mid,
-    group_id: message.channelType === ChannelType.ToGroup ? Number(message.targetId) : null,
-    actor: senderId,
-    data: null,
-    created_at: createdAt,
-  }));
-  const inbox = fresh.flatMap(({ mid, recipients }) => [...new Set(recipients)].map((uid) => ({ uid, id: mid })));
-  for (const part of chunks<object>(events)) await trx('events').insert(part);
-  for (const part of chunks<object>(inbox)) await trx('inbox').insert(part);
-  const stored: StoredUnderMsgId[] = [];
-  for (const { mid, senderId, message, createdAt } of entries) {
-    if (inserted.has(mid)) stored.push({ mid, createdAt });
-    else {
-      const first = await trx('messages').where({ sender_id: senderId, msg_id: message.msgId }).first('mid', 'created_at');
-      stored.push({ mid: Number(first.mid), createdAt: Number(first.created_at) });
+  const connection = (await w.trx.client.acquireConnection()) as SqliteConnection;
+  let statements = preparedInserts.get(connection);
+  if (!statements) preparedInserts.set(connection, (statements = prepareInserts(connection)));
+  return entries.map((entry) => {
+    const { mid, senderId, message, createdAt, recipients } = entry;
+    if (statements.message.get(messageRow(entry)) === undefined) {
+      const first = statements.first.get(senderId, message.msgId) as { mid: number; created_at: number };
+      return { mid: Number(first.mid), createdAt: Number(first.created_at) };
     }
-  }
-  return stored;
+    statements.event.run(mid, mid, message.channelType === ChannelType.ToGroup ? Number(message.targetId) : null, senderId, createdAt);
+    for (const uid of new Set(recipients)) statements.inbox.run(uid, mid);
+    return { mid, createdAt };
+  });
 }
 
 /** Rows as one JSON text that PostgreSQL reads back into their table's row type; bytes go as bytea's hex text. */

@@ -219,4 +219,30 @@ describeOnEngines('realtime fan-out from notifications', (engine) => {
       await redis.stop();
     }
   });
+
+  it("delivers an instance's own commits to its sockets live while Redis is down, and the other instance's once it is back", async () => {
+    const redis = await PrivateRedis.start();
+    const chatlog = await startChatlog(postgresEngine!, { REDIS_URL: redis.url, REALTIME_GAP_WAIT: '30s' }, 2);
+    try {
+      const readerUid = uniqueUid('reader');
+      const reader = await chatlog.client(readerUid);
+      const [here, there] = await openSockets(chatlog, reader, 2);
+      const sender = await chatlog.client(uniqueUid('sender'));
+      const live = () => metricValue(chatlog.urls[0]!, 'chatlog_events_delivered_total', 'source="live"');
+      const liveBefore = await live();
+      await redis.stop();
+      for (let i = 0; i < 3; i++) assert.equal((await sender.sendText(readerUid, `while Redis is down ${i}`)).result, 0);
+      // Instance 1 stored them: its socket has them at once, from the commits themselves.
+      await here!.until((s) => s.events.length >= 3, 5000, 'the messages on the socket of the instance that stored them');
+      assert.equal((await live()) - liveBefore, 3, 'delivered from the commits, not read back');
+      assert.equal(there!.events.length, 0);
+      // The other instance heard nothing: once the subscription is back, it reads what it missed.
+      await redis.start();
+      await assertWholeStream(reader, [here!, there!], 3);
+      await Promise.all([here!.close(), there!.close()]);
+    } finally {
+      await chatlog.close();
+      await redis.stop();
+    }
+  });
 });
