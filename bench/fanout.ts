@@ -27,6 +27,9 @@
  * 100; in `npm run bench`, BENCH_REALTIME_USERS). Exit status 1 when the figures are invalid (a push failed, a
  * frame is missing, repeated, misdelivered or out of order, a socket dropped, a server did not exit cleanly); a
  * MISS of a target is reported, not an exit status.
+ *
+ * Longer than the other parts because both scenarios share one run loop: set-up, the per-socket check of every
+ * delivery, the database's transaction count and the servers' metrics over one window.
  */
 import 'dotenv/config';
 import { performance } from 'node:perf_hooks';

@@ -1,6 +1,7 @@
 /**
  * One typed settings object, read from the environment (and `.env`, loaded by main.ts) and validated at
- * start-up. Every problem is collected so that one failed start names every bad setting at once.
+ * start-up. Every problem is collected so that one failed start names every bad setting at once. Longer than
+ * most modules because every setting of the README's table is read here, with its check, in one place.
  */
 
 import { parseRateLimit, type RateLimit } from './ratelimit/rate-limit.js';

@@ -1,3 +1,8 @@
+/**
+ * The stream fan-out: which online subscriber gets which committed event, live or by a read. Longer than most
+ * modules (about 340 lines) because a user's stays in groups, their cursors and the read-or-live decision change
+ * together on every event and must be seen in one place to be seen correct.
+ */
 import type { Logger } from 'pino';
 import type { EventBus, Notification } from '../bus/event-bus.js';
 import type { CommittedEvent } from '../domain.js';

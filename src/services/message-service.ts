@@ -51,17 +51,33 @@ export class MessageService {
   }
 
   async push(senderId: string, message: OutgoingMessage): Promise<PushReceipt> {
+    const group = message.channelType === ChannelType.ToGroup;
     // A repeat goes through the write path like a new message: no read before, the unique key settles it there.
-    const { written } = await this.store.write(async (tx) => {
-      // Checked inside the transaction, so that a member removed or muted a moment ago cannot still post.
-      if (message.channelType === ChannelType.ToGroup) checkMayPost(await requireMembership(tx, Number(message.targetId), senderId), this.now());
-      const recipients = message.channelType === ChannelType.ToGroup ? [] : [senderId, message.targetId];
-      return tx.queueMessage(senderId, message, this.now(), recipients);
-    });
+    const { written } = await this.store.write(
+      async (tx) => {
+        // Checked inside the transaction, so that a member removed or muted a moment ago cannot still post.
+        if (group) await this.checkMayPostOrRepeat(tx, senderId, message);
+        return tx.queueMessage(senderId, message, this.now(), group ? [] : [senderId, message.targetId]);
+      },
+      // The batch reads the memberships of all its group sends in one query.
+      group ? { memberships: [{ groupId: Number(message.targetId), uid: senderId }] } : undefined,
+    );
     const write = await written;
     if (!write.isNew) return { mid: write.mid, createdAt: write.createdAt };
     this.onStored(write.message);
     return receiptOf(write.message);
+  }
+
+  /**
+   * A group message may be posted by a member who is not muted; a repeat of one stored before the sender lost
+   * that right is still the message stored, and answered as stored, by the queue, like any repeat.
+   */
+  private async checkMayPostOrRepeat(tx: WriteTransaction, senderId: string, message: OutgoingMessage): Promise<void> {
+    try {
+      checkMayPost(await requireMembership(tx, Number(message.targetId), senderId), this.now());
+    } catch (err) {
+      if (!(await tx.findMessageByMsgId(senderId, message.msgId))) throw err;
+    }
   }
 
   async revoke(uid: string, channelType: ChannelType, mid: number): Promise<void> {

@@ -1,7 +1,9 @@
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown; wrote: boolean };
 
 /** The handle a batch gets on its transaction. */
-export interface BatchTransaction<Tx> {
+export interface BatchTransaction<Tx, Hints = never> {
+  /** Reads ahead, in one go, what the batch's works said they will read (their hints), before any of them runs. */
+  prepare?(hints: Hints[]): Promise<void>;
   /**
    * Runs one work in the transaction, inside a savepoint when `isolated`. A failed outcome says whether the work
    * had changed anything before it failed: outside a savepoint, only rolling back everything could undo that.
@@ -11,19 +13,20 @@ export interface BatchTransaction<Tx> {
   flush(): Promise<void>;
 }
 
-export interface GroupCommitOptions<Tx> {
+export interface GroupCommitOptions<Tx, Hints = never> {
   /** Most works in one transaction; 1 turns group commit off. */
   maxBatch: number;
   /** Runs `body` in one write transaction and commits it, or rolls it back when body throws. */
-  transaction(body: (batch: BatchTransaction<Tx>) => Promise<void>): Promise<void>;
+  transaction(body: (batch: BatchTransaction<Tx, Hints>) => Promise<void>): Promise<void>;
   /** Errors that leave the transaction unusable and fail the whole batch (a lost connection, say). */
   isFatal(err: unknown): boolean;
   /** Errors by which a work refuses itself before writing anything (a broken rule): no need to undo. */
   isRefusal(err: unknown): boolean;
 }
 
-interface Pending<Tx> {
+interface Pending<Tx, Hints> {
   work: (tx: Tx) => Promise<unknown>;
+  hints?: Hints;
   resolve(value: unknown): void;
   reject(reason: unknown): void;
 }
@@ -48,8 +51,8 @@ const NEEDS_ISOLATION = Symbol('needs isolation');
  * isolated. Every work learns its outcome only after the commit: a caller is never told "done" about something
  * that may still roll back.
  */
-export class GroupCommit<Tx> {
-  private readonly queue: Pending<Tx>[] = [];
+export class GroupCommit<Tx, Hints = never> {
+  private readonly queue: Pending<Tx, Hints>[] = [];
   /** A transaction is open that has not yet run its works: the next may open only once it has. */
   private opening = false;
   /**
@@ -58,11 +61,11 @@ export class GroupCommit<Tx> {
    */
   readonly stats = { batches: 0, works: 0, isolatedReruns: 0 };
 
-  constructor(private readonly options: GroupCommitOptions<Tx>) {}
+  constructor(private readonly options: GroupCommitOptions<Tx, Hints>) {}
 
-  submit<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  submit<T>(work: (tx: Tx) => Promise<T>, hints?: Hints): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      this.queue.push({ work, hints, resolve: resolve as (value: unknown) => void, reject });
       this.openNext();
     });
   }
@@ -78,7 +81,7 @@ export class GroupCommit<Tx> {
 
   /** One batch, from taking its works to answering them. */
   private async commitBatch(): Promise<void> {
-    let batch: Pending<Tx>[] | undefined;
+    let batch: Pending<Tx, Hints>[] | undefined;
     const take = () => {
       batch ??= this.queue.splice(0, this.options.maxBatch);
       this.stats.batches++;
@@ -112,11 +115,12 @@ export class GroupCommit<Tx> {
   }
 
   /** Runs the batch in one transaction; undefined when it must be run again isolated. */
-  private async attempt(take: () => Pending<Tx>[], isolated: boolean, worksRan: () => void): Promise<Outcome[] | undefined> {
+  private async attempt(take: () => Pending<Tx, Hints>[], isolated: boolean, worksRan: () => void): Promise<Outcome[] | undefined> {
     const outcomes: Outcome[] = [];
     try {
       await this.options.transaction(async (tx) => {
         const batch = take();
+        await tx.prepare?.(batch.flatMap((pending) => (pending.hints === undefined ? [] : [pending.hints])));
         for (const pending of batch) {
           const outcome = await tx.run(pending.work, isolated && batch.length > 1);
           outcomes.push(outcome);

@@ -7,12 +7,41 @@ import type { GroupChanges, GroupFacts, GroupMembership, NewGroup } from './stor
 
 /** One query for the check every group operation starts with: the group (disbanded too) and the user's stay. */
 export async function getGroupMembership(db: Knex, groupId: number, uid: string): Promise<GroupMembership | undefined> {
-  const row: (GroupRow & Partial<MembershipRow> & { disbanded_id: number | string | null }) | undefined = await db('groups as g')
+  const row: GroupMembershipRow | undefined = await db('groups as g')
     .leftJoin('memberships as ms', (on) => on.on('ms.group_id', 'g.id').andOnVal('ms.uid', uid).andOnNull('ms.left_id'))
     .select('g.*', 'ms.group_id', 'ms.uid', 'ms.member_type', 'ms.member_name', 'ms.muted_until', 'ms.joined_id', 'ms.left_id')
     .where('g.id', groupId)
     .first();
-  if (!row) return undefined;
+  return row && toGroupMembership(row);
+}
+
+/** getGroupMembership for many (group, uid) pairs in one query, keyed by membershipKey; absent groups are undefined. */
+export async function getGroupMemberships(db: Knex, pairs: Array<{ groupId: number; uid: string }>): Promise<Map<string, GroupMembership | undefined>> {
+  const found = new Map<string, GroupMembership | undefined>(pairs.map(({ groupId, uid }) => [membershipKey(groupId, uid), undefined]));
+  for (const part of chunks(pairs)) {
+    const rows: Array<GroupMembershipRow & { asked_uid: string }> = await db
+      .with(
+        'asked',
+        ['group_id', 'uid'],
+        db.raw(
+          `values ${part.map(() => '(cast(? as bigint), cast(? as varchar(255)))').join(', ')}`,
+          part.flatMap(({ groupId, uid }) => [groupId, uid]),
+        ),
+      )
+      .from('asked')
+      .join('groups as g', 'g.id', 'asked.group_id')
+      .leftJoin('memberships as ms', (on) => on.on('ms.group_id', 'g.id').andOn('ms.uid', 'asked.uid').andOnNull('ms.left_id'))
+      .select('g.*', 'asked.uid as asked_uid', 'ms.group_id', 'ms.uid', 'ms.member_type', 'ms.member_name', 'ms.muted_until', 'ms.joined_id', 'ms.left_id');
+    for (const row of rows) found.set(membershipKey(Number(row.id), row.asked_uid), toGroupMembership(row));
+  }
+  return found;
+}
+
+export const membershipKey = (groupId: number, uid: string) => `${groupId} ${uid}`;
+
+type GroupMembershipRow = GroupRow & Partial<MembershipRow> & { disbanded_id: number | string | null };
+
+function toGroupMembership(row: GroupMembershipRow): GroupMembership {
   return { group: toGroup(row), disbanded: row.disbanded_id !== null, ...(row.uid != null && { membership: toMembership(row as MembershipRow) }) };
 }
 

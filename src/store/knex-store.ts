@@ -12,7 +12,7 @@ import * as groups from './groups.js';
 import * as messages from './messages.js';
 import { guarded, isStorageUnavailable } from './storage-errors.js';
 import * as stream from './stream.js';
-import type { DevicePosition, GroupFacts, GroupMembership, KnownDevice, Store, WriteTransaction } from './store.js';
+import type { DevicePosition, GroupFacts, GroupMembership, KnownDevice, Store, WriteHints, WriteTransaction } from './store.js';
 import { runBatch, type KnexWriteTransaction } from './write-path.js';
 
 export interface KnexStoreOptions {
@@ -23,7 +23,7 @@ export interface KnexStoreOptions {
 }
 
 export class KnexStore implements Store {
-  private readonly groupCommit: GroupCommit<KnexWriteTransaction>;
+  private readonly groupCommit: GroupCommit<KnexWriteTransaction, WriteHints>;
 
   constructor(
     private readonly db: Knex,
@@ -38,8 +38,8 @@ export class KnexStore implements Store {
     });
   }
 
-  write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
-    return guarded(this.groupCommit.submit(work));
+  write<T>(work: (tx: WriteTransaction) => Promise<T>, hints?: WriteHints): Promise<T> {
+    return guarded(this.groupCommit.submit(work, hints));
   }
 
   /** Write batches formed, the writes they carried, and the batches run again with savepoints. */

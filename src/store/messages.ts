@@ -4,6 +4,11 @@ import { ChannelType, type OutgoingMessage, type StoredMessage } from '../domain
 import { MESSAGE_COLUMNS, chunks, groupConversation, privateConversation, toMessage, type MessageRow } from './rows.js';
 import type { WriteContext } from './stream.js';
 
+export async function findMessageByMsgId(db: Knex, senderId: string, msgId: string): Promise<StoredMessage | undefined> {
+  const row = await db('messages as m').select(MESSAGE_COLUMNS).where({ 'm.sender_id': senderId, 'm.msg_id': msgId }).first();
+  return row && toMessage(row);
+}
+
 export async function getMessage(db: Knex, mid: number): Promise<StoredMessage | undefined> {
   const row = await db('messages as m').select(MESSAGE_COLUMNS).where('m.mid', mid).first();
   return row && toMessage(row);

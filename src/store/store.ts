@@ -72,6 +72,15 @@ export type NewGroupEvent = (
   | EventOf<'setting', SettingEventData>
 ) & { groupId: number };
 
+/**
+ * What a write will read, said ahead so that its batch reads it for all its writes at once (under the write
+ * lock, as their own reads would): a hint, never a promise; the write reads whatever it reads either way.
+ */
+export interface WriteHints {
+  /** The group memberships it will check (getGroupMembership). */
+  memberships?: Array<{ groupId: number; uid: string }>;
+}
+
 /** What became of a queued message: stored under its own id, or a repeat of the message its sender stored under that msgId. */
 export type MessageWrite = { isNew: true; message: StoredMessage } | { isNew: false; mid: number; createdAt: number };
 
@@ -103,7 +112,7 @@ export interface Store extends Reads {
    * ids taken inside become visible in id order, and reads inside see every earlier write. The events it
    * committed are announced to realtime by the store itself.
    */
-  write<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T>;
+  write<T>(work: (tx: WriteTransaction) => Promise<T>, hints?: WriteHints): Promise<T>;
   /** The user's stream after `afterId`, ascending, at most `limit` events; revoked messages left out. */
   readStream(uid: string, afterId: number, limit: number): Promise<StreamEvent[]>;
   /** The id of the last event of the user's stream, 0 when it is empty. */
@@ -135,6 +144,8 @@ export interface Store extends Reads {
 }
 
 export interface WriteTransaction extends Reads {
+  /** The message a sender stored under msgId, if any. */
+  findMessageByMsgId(senderId: string, msgId: string): Promise<StoredMessage | undefined>;
   /**
    * Queues a new message under the next id, to be stored with the batch's other messages in one go once every work
    * of the batch has run, unless its sender already stored one under its msgId. A private message goes into the

@@ -29,6 +29,7 @@ import type {
   NewMessageEvent,
   NewUserEvent,
   QueuedMessage,
+  WriteHints,
   WriteTransaction,
 } from './store.js';
 
@@ -89,13 +90,28 @@ export class KnexWriteTransaction implements WriteTransaction {
   /** The messages it queued, stored when the batch flushes (or, isolated, when the work ends). */
   readonly queued: Queued[] = [];
 
-  constructor(private readonly w: WriteContext) {}
+  constructor(
+    private readonly w: WriteContext,
+    /** Memberships the batch read ahead (prepare), by groups.membershipKey; emptied by any change to groups. */
+    private readonly readAhead: Map<string, GroupMembership | undefined>,
+  ) {}
+
+  /** A change to a group or its members: what was read ahead may no longer hold. */
+  private changesGroups(): void {
+    this.readAhead.clear();
+  }
+
+  findMessageByMsgId(senderId: string, msgId: string): Promise<StoredMessage | undefined> {
+    return messages.findMessageByMsgId(this.w.trx, senderId, msgId);
+  }
 
   getMessage(mid: number): Promise<StoredMessage | undefined> {
     return messages.getMessage(this.w.trx, mid);
   }
 
   getGroupMembership(groupId: number, uid: string): Promise<GroupMembership | undefined> {
+    const key = groups.membershipKey(groupId, uid);
+    if (this.readAhead.has(key)) return Promise.resolve(this.readAhead.get(key));
     return groups.getGroupMembership(this.w.trx, groupId, uid);
   }
 
@@ -153,6 +169,7 @@ export class KnexWriteTransaction implements WriteTransaction {
   }
 
   async createGroup(group: NewGroup, memberIds: string[]): Promise<Group> {
+    this.changesGroups();
     const created = await groups.createGroup(this.w, group, memberIds);
     const uids = [group.ownerId, ...memberIds.filter((uid) => uid !== group.ownerId)];
     this.committed.push(committedEvent({ id: created.id, kind: 'join', groupId: created.id, data: { uids, time: created.createdAt } }, []));
@@ -164,18 +181,22 @@ export class KnexWriteTransaction implements WriteTransaction {
   }
 
   addMembers(groupId: number, uids: string[], memberType: Membership['memberType'], joinedId: number): Promise<void> {
+    this.changesGroups();
     return groups.addMembers(this.w.trx, groupId, uids, memberType, joinedId);
   }
 
   closeMemberships(groupId: number, leftId: number, uids?: string[]): Promise<void> {
+    this.changesGroups();
     return groups.closeMemberships(this.w.trx, groupId, leftId, uids);
   }
 
   updateMembers(groupId: number, uids: string[], changes: Partial<Pick<Membership, 'memberType' | 'mutedUntil' | 'memberName'>>): Promise<void> {
+    this.changesGroups();
     return groups.updateMembers(this.w.trx, groupId, uids, changes);
   }
 
   updateGroup(groupId: number, changes: GroupChanges): Promise<void> {
+    this.changesGroups();
     return groups.updateGroup(this.w.trx, groupId, changes);
   }
 }
@@ -199,7 +220,7 @@ async function lockAndReadCounter(trx: Knex.Transaction, isPostgres: boolean): P
 export async function runBatch(
   db: Knex,
   isPostgres: boolean,
-  body: (batch: BatchTransaction<KnexWriteTransaction>) => Promise<void>,
+  body: (batch: BatchTransaction<KnexWriteTransaction, WriteHints>) => Promise<void>,
   onCommitted: (batch: CommittedBatch) => void,
 ): Promise<void> {
   const trx = await db.transaction();
@@ -219,11 +240,16 @@ export async function runBatch(
     batch.after = first;
     const ids = { take: () => ++last };
     const queued: Queued[] = [];
+    const readAhead = new Map<string, GroupMembership | undefined>();
     await body({
+      prepare: async (hints) => {
+        const pairs = hints.flatMap((hint) => hint.memberships ?? []);
+        if (pairs.length > 0) for (const [key, found] of await groups.getGroupMemberships(trx, pairs)) readAhead.set(key, found);
+      },
       run: async (work, isolated) => {
         const before = writes;
         let current: KnexWriteTransaction | undefined;
-        const tx = (on: Knex.Transaction) => (current = new KnexWriteTransaction({ trx: on, ids, isPostgres }));
+        const tx = (on: Knex.Transaction) => (current = new KnexWriteTransaction({ trx: on, ids, isPostgres }, readAhead));
         try {
           const value = isolated
             ? await trx.transaction(async (savepoint) => {

@@ -1,3 +1,7 @@
+/**
+ * The dtalk group API, one behaviour per test, on both engines. Longer than most test files because every
+ * endpoint of /group/app is here with its rights (owner, admin, member, outsider), sharing one cast of users.
+ */
 import assert from 'node:assert/strict';
 import type { TestClient } from '../helpers/client.js';
 import { codec } from '../helpers/client.js';

@@ -98,6 +98,17 @@ describeOnEngines('groups: messages and streams', (engine) => {
     assert.equal(history.result, -1019);
   });
 
+  it('answers a retried group message with its first logId even after the sender was removed, and refuses a new one', async () => {
+    const first = await g.member.sendGroupText(g.groupId, 'sent before removal', 'retried');
+    assert.equal(first.result, 0, first.message);
+    await expectOk(g.owner.post('/app/group-remove', { id: g.groupId, memberIds: [g.uids.member] }));
+    // The answer to the first send was lost: the client sends the same message again.
+    const again = await g.member.sendGroupText(g.groupId, 'sent before removal', 'retried');
+    assert.equal(again.result, 0, again.message);
+    assert.deepEqual(again.data, first.data);
+    assert.equal((await g.member.sendGroupText(g.groupId, 'a new one', 'new')).result, -1019);
+  });
+
   it('refuses posts from a stranger (-1019) and to an unknown group (-1007)', async () => {
     assert.equal((await g.stranger.sendGroupText(g.groupId, 'hi')).result, -1019);
     const unknown = await g.owner.sendGroupText(9_000_000_000, 'hi');

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import type { CommittedBatch, OutgoingMessage } from '../../src/domain.js';
+import type { Knex } from 'knex';
+import { JoinType, MuteType, type CommittedBatch, type OutgoingMessage } from '../../src/domain.js';
 import { AppError } from '../../src/errors.js';
 import { openDatabase } from '../../src/store/database.js';
 import { KnexStore } from '../../src/store/knex-store.js';
@@ -20,10 +21,12 @@ const msgIdsOf = async (store: KnexStore, uid: string) =>
 
 describeOnEngines('group commit in the store', (engine) => {
   let store: KnexStore;
+  let db: Knex;
   let batches: CommittedBatch[];
   beforeEach(async () => {
     batches = [];
-    store = new KnexStore(await openDatabase(await engine.freshDatabase()), { maxBatch: 64, onCommitted: (batch) => batches.push(batch) });
+    db = await openDatabase(await engine.freshDatabase());
+    store = new KnexStore(db, { maxBatch: 64, onCommitted: (batch) => batches.push(batch) });
   });
   afterEach(() => store.close());
 
@@ -118,6 +121,31 @@ describeOnEngines('group commit in the store', (engine) => {
       Array.from({ length: 12 }, (_, i) => (i === 5 ? 'rejected' : 'fulfilled')),
     );
     assert.equal((await msgIdsOf(store, 'bob')).length, 11);
+  });
+
+  it('reads the memberships its writes said they would check in one query, and forgets them once one of them changes the group', async () => {
+    const settings = { name: 'g', publicName: 'g', avatar: '', introduce: '', joinType: JoinType.Anyone, muteType: MuteType.Everyone, friendType: 0 as const };
+    const group = { ...settings, ownerId: 'alice', markId: 'm', groupType: 0, key: '0'.repeat(32), createdAt: 1 };
+    const groupId = (await store.write((tx) => tx.createGroup(group, ['bob', 'carol']))).id;
+    let membershipReads = 0;
+    db.on('query', ({ sql }: { sql: string }) => {
+      if (/memberships/.test(sql) && !/^\s*(insert|update|delete)/i.test(sql)) membershipReads++;
+    });
+    const checks = (uid: string) => ({ memberships: [{ groupId, uid }] });
+    // Submitted together, so one batch: bob is checked, carol removed, then carol checked.
+    const [bob, , carol] = await Promise.all([
+      store.write((tx) => tx.getGroupMembership(groupId, 'bob'), checks('bob')),
+      store.write(async (tx) => {
+        const leftId = await tx.appendGroupEvent({ kind: 'leave', groupId, actor: 'alice', data: { uids: ['carol'], time: 2 }, createdAt: 2 });
+        await tx.closeMemberships(groupId, leftId, ['carol']);
+      }),
+      store.write((tx) => tx.getGroupMembership(groupId, 'carol'), checks('carol')),
+    ]);
+    assert.equal(store.writeStats.batches, 2, 'the three writes shared one batch');
+    assert.equal(bob?.membership?.uid, 'bob');
+    assert.equal(carol?.membership, undefined, 'carol was removed earlier in the batch');
+    // One query read both ahead; carol's was read again after the removal.
+    assert.equal(membershipReads, 2);
   });
 
   it('answers a write alone in its transaction with its own error and keeps going', async () => {
