@@ -4,6 +4,9 @@ import type { ChatlogClient, ChatlogEvent, FetchLike, Subscription } from '../..
 
 export const SOCKET_BATCH = 250;
 
+/** Why a send failed when the server did not answer in time: the servers fell behind. */
+export const NO_ANSWER = 'no answer within 10 s';
+
 /**
  * The senders' transport: node:http with keep-alive connections. The senders are the load generator, on the
  * servers' machine, and the global fetch costs about twice the CPU per request.
@@ -25,7 +28,7 @@ export function httpFetch(): FetchLike {
           }),
         );
       });
-      req.on('timeout', () => req.destroy(new Error('no answer within 10 s')));
+      req.on('timeout', () => req.destroy(new Error(NO_ANSWER)));
       req.on('error', reject).end(body);
     });
 }
