@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { ChannelType, type OutgoingMessage, type StoredMessage } from '../domain.js';
 import { MESSAGE_COLUMNS, chunks, groupConversation, privateConversation, toMessage, type MessageRow } from './rows.js';
+import { preparedStatements, type SqliteConnection } from './sqlite-statements.js';
 import type { WriteContext } from './stream.js';
 
 export async function findMessageByMsgId(db: Knex, senderId: string, msgId: string): Promise<StoredMessage | undefined> {
@@ -67,11 +68,6 @@ async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter:
   return (result as { rows: Array<{ mid: string; created_at: string }> }).rows.map((row) => ({ mid: Number(row.mid), createdAt: Number(row.created_at) }));
 }
 
-/** The few calls of better-sqlite3 the SQLite insert makes, on the transaction's own connection. */
-interface SqliteConnection {
-  prepare(sql: string): { get(...params: unknown[]): unknown; run(...params: unknown[]): unknown };
-}
-
 const MESSAGE_ROW_COLUMNS = ['mid', 'channel_type', 'msg_id', 'sender_id', 'target_id', 'conversation', 'msg_type', 'msg', 'source', 'reference', 'created_at'];
 
 function prepareInserts(connection: SqliteConnection) {
@@ -86,17 +82,12 @@ function prepareInserts(connection: SqliteConnection) {
   };
 }
 
-/** Prepared once per connection: preparing is most of what a small statement costs better-sqlite3. */
-const preparedInserts = new WeakMap<SqliteConnection, ReturnType<typeof prepareInserts>>();
-
 /**
  * SQLite runs in-process and synchronously, so there are no round trips to save, only the work per statement:
  * a row at a time through statements prepared once, past knex's building and preparing of each.
  */
 async function insertOnSqlite(w: WriteContext, entries: NewMessage[]): Promise<StoredUnderMsgId[]> {
-  const connection = (await w.trx.client.acquireConnection()) as SqliteConnection;
-  let statements = preparedInserts.get(connection);
-  if (!statements) preparedInserts.set(connection, (statements = prepareInserts(connection)));
+  const statements = await preparedStatements(w.trx, prepareInserts);
   return entries.map((entry) => {
     const { mid, senderId, message, createdAt, recipients } = entry;
     if (statements.message.get(messageRow(entry)) === undefined) {

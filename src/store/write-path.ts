@@ -19,6 +19,7 @@ import { AppError } from '../errors.js';
 import type { BatchTransaction } from './group-commit.js';
 import * as groups from './groups.js';
 import * as messages from './messages.js';
+import { preparedStatements, type SqliteConnection } from './sqlite-statements.js';
 import { appendEvent, type WriteContext } from './stream.js';
 import type {
   GroupChanges,
@@ -201,12 +202,22 @@ export class KnexWriteTransaction implements WriteTransaction {
   }
 }
 
+const sqliteCounter = (connection: SqliteConnection) => ({
+  read: connection.prepare("select value from counters where name = 'event'"),
+  write: connection.prepare("update counters set value = ? where name = 'event'"),
+});
+
+async function writeCounter(trx: Knex.Transaction, isPostgres: boolean, value: number): Promise<void> {
+  if (isPostgres) await trx('counters').where({ name: 'event' }).update({ value });
+  else (await preparedStatements(trx, sqliteCounter)).write.run(value);
+}
+
 /**
  * Takes the write lock and reads the counter. On PostgreSQL both go in one round trip: statements without
  * parameters travel together as one simple query.
  */
 async function lockAndReadCounter(trx: Knex.Transaction, isPostgres: boolean): Promise<number> {
-  if (!isPostgres) return Number((await trx('counters').where({ name: 'event' }).first('value')).value);
+  if (!isPostgres) return Number(((await preparedStatements(trx, sqliteCounter)).read.get() as { value: number }).value);
   const [, counter] = (await trx.raw(`select pg_advisory_xact_lock(${WRITE_LOCK_KEY}); select value from counters where name = 'event'`)) as Array<{
     rows: Array<{ value: string }>;
   }>;
@@ -274,7 +285,7 @@ export async function runBatch(
         if (isPostgres) counter = value;
       },
     });
-    if (last !== counter) await trx('counters').where({ name: 'event' }).update({ value: last });
+    if (last !== counter) await writeCounter(trx, isPostgres, last);
     batch.last = last;
     // Queued messages joined the events as they were stored, after the works' other events.
     batch.events.sort((a, b) => a.id - b.id);
