@@ -11,8 +11,12 @@ export interface CommitSequencerOptions {
   probeMs: number;
   shouldProbe(): boolean;
   lastEventId(): Promise<number>;
+  /** The events committed in (afterId, lastId], read back: undefined when there are too many to be worth it. */
+  readCommitted(afterId: number, lastId: number): Promise<CommittedEvent[] | undefined>;
   /** Events to apply, in id order, each id once. */
   apply(events: CommittedEvent[]): void;
+  /** Ids were not announced in time (counted); their events are read back in one go, or by everyone (`skipped`). */
+  missed(): void;
   /** The watermark jumped over ids whose events were never applied: whatever they concerned must be read back. */
   skipped(): void;
   logger: Logger;
@@ -23,7 +27,8 @@ export interface CommitSequencerOptions {
  * it took; ids are dense, so the watermark (every batch up to it applied) only moves through contiguous ranges,
  * and a batch that starts past it reveals a gap at once. It waits for the batches before it for `gapMs` at most;
  * then, or when the bus says notifications were lost, or when the database holds ids no batch announced, the
- * watermark jumps and the skipped range is left to database reads.
+ * missing range is read back from the database once and applied as a batch of its own. Only when that fails, or
+ * the range holds too many events, does the watermark jump and leave the range to every subscriber's own read.
  */
 export class CommitSequencer {
   private watermark = 0;
@@ -33,6 +38,8 @@ export class CommitSequencer {
   private gapTimer: NodeJS.Timeout | undefined;
   private probeTimer: NodeJS.Timeout | undefined;
   private probing = false;
+  /** The end of the range being read back, if one is. */
+  private filling: number | undefined;
 
   constructor(private readonly options: CommitSequencerOptions) {}
 
@@ -56,6 +63,7 @@ export class CommitSequencer {
     // Its range is known, its events are not: nothing is gained by waiting for the batches before it.
     if (batch.incomplete) return this.skipTo(batch.last);
     this.waiting.set(batch.after, batch);
+    this.rebase();
     this.drain();
   }
 
@@ -88,9 +96,29 @@ export class CommitSequencer {
     }, this.options.gapMs);
   }
 
+  /** Reads back what is missing up to `id` and applies it as a batch; jumps there when it cannot. */
   private skipTo(id: number): void {
-    if (!this.started || id <= this.watermark) return;
-    this.options.logger.info({ from: this.watermark, to: id }, 'events were not announced in time; reading them from the database');
+    if (!this.started || id <= this.watermark || (this.filling !== undefined && id <= this.filling)) return;
+    const from = this.watermark;
+    this.filling = id;
+    this.options.missed();
+    this.options.logger.info({ from, to: id }, 'events were not announced in time; reading them from the database');
+    this.options.readCommitted(from, id).then(
+      (events) => {
+        this.filling = undefined;
+        if (events) this.receive({ after: from, last: id, events });
+        else this.jumpTo(id);
+      },
+      (err: unknown) => {
+        this.filling = undefined;
+        this.options.logger.warn({ err, from, to: id }, 'could not read back the events not announced; every subscriber reads its stream');
+        this.jumpTo(id);
+      },
+    );
+  }
+
+  private jumpTo(id: number): void {
+    if (id <= this.watermark) return;
     this.watermark = id;
     this.rebase();
     this.options.skipped();

@@ -103,11 +103,11 @@ export class StreamFanout {
       probeMs: Math.max(5 * options.gapMs, 1000),
       shouldProbe: () => this.users.size > 0,
       lastEventId: () => records.lastEventId(),
+      // No more than a page of each subscriber's own read: past that, reading every stream is cheaper.
+      readCommitted: (afterId, lastId) => records.readCommitted(afterId, lastId, options.readPage),
       apply: (events) => this.apply(events),
-      skipped: () => {
-        options.observer?.gap?.();
-        this.resync();
-      },
+      missed: () => options.observer?.gap?.(),
+      skipped: () => this.resync(),
       logger,
     });
     const receive = (notification: Notification) => this.sequencer.receive(notification);

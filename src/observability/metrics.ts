@@ -61,7 +61,7 @@ export class Metrics {
   });
   readonly notificationGaps = new Counter({
     name: 'chatlog_notification_gaps_total',
-    help: 'Times committed events were not announced in time (lost or late notifications) and every socket read its stream from the database',
+    help: 'Times committed events were not announced in time (lost or late notifications) and were read back from the database',
     registers: [this.registry],
   });
 

@@ -1,4 +1,4 @@
-import type { StoredMessage, StreamEvent } from '../domain.js';
+import type { CommittedEvent, StoredMessage, StreamEvent } from '../domain.js';
 import type { Store } from '../store/store.js';
 import { requireMembership } from './group-access.js';
 
@@ -51,6 +51,11 @@ export class RecordService {
   /** Where the event log of everyone ends: every event up to it is committed and visible. */
   lastEventId(): Promise<number> {
     return this.store.lastEventId();
+  }
+
+  /** Events committed in (afterId, lastId] with whom they concern, for an instance that missed them; undefined past `limit`. */
+  readCommitted(afterId: number, lastId: number, limit: number): Promise<CommittedEvent[] | undefined> {
+    return this.store.readCommitted(afterId, lastId, limit);
   }
 
   /** The user's current stays in groups: group id to the id of the event the stay began with. */

@@ -4,7 +4,7 @@
  * are announced, so realtime hears of exactly what was written and services never build notifications.
  */
 import type { Knex } from 'knex';
-import type { CommittedBatch, Group, Membership, StoredMessage, StreamEvent } from '../domain.js';
+import type { CommittedBatch, CommittedEvent, Group, Membership, StoredMessage, StreamEvent } from '../domain.js';
 import { Refusal } from '../errors.js';
 import * as devices from './devices.js';
 import { GroupCommit } from './group-commit.js';
@@ -73,6 +73,10 @@ export class KnexStore implements Store {
 
   lastEventId(): Promise<number> {
     return guarded(stream.lastEventId(this.db));
+  }
+
+  readCommitted(afterId: number, lastId: number, limit: number): Promise<CommittedEvent[] | undefined> {
+    return guarded(stream.readCommitted(this.db, afterId, lastId, limit));
   }
 
   privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]> {

@@ -1,4 +1,5 @@
 import type {
+  CommittedEvent,
   DisbandEventData,
   FocusEventData,
   Group,
@@ -119,6 +120,11 @@ export interface Store extends Reads {
   latestPosition(uid: string): Promise<number>;
   /** The last id taken by a committed write, in anyone's stream: every event up to it is visible. */
   lastEventId(): Promise<number>;
+  /**
+   * The events committed with ids in (afterId, lastId], each with whom it concerns, as their batches announced
+   * them (messages revoked since left out); undefined when there are more than `limit`.
+   */
+  readCommitted(afterId: number, lastId: number, limit: number): Promise<CommittedEvent[] | undefined>;
   /** Messages between two users with mid < beforeId (or the newest), newest first; revoked ones left out. */
   privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
   /** A group's messages with fromId <= mid < beforeId (or the newest), newest first; revoked ones left out. */

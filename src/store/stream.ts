@@ -3,8 +3,9 @@
  * ones) and reading a user's stream, their inbox merged with the events of each of their stays in groups.
  */
 import type { Knex } from 'knex';
-import type { StreamEvent } from '../domain.js';
-import { MESSAGE_COLUMNS, toStreamEvent, type StreamRow } from './rows.js';
+import type { CommittedEvent, StreamEvent } from '../domain.js';
+import { committedEvent } from './committed-events.js';
+import { MESSAGE_COLUMNS, chunks, toStreamEvent, type StreamRow } from './rows.js';
 
 /** The batch's ids: taken in order under the write lock, written back to the counter before commit. */
 export interface Ids {
@@ -116,4 +117,38 @@ export async function latestPosition(db: Knex, uid: string): Promise<number> {
 export async function lastEventId(db: Knex): Promise<number> {
   const row: { value: number | string } | undefined = await db('counters').where({ name: 'event' }).first('value');
   return Number(row?.value ?? 0);
+}
+
+/**
+ * The events committed with ids in (afterId, lastId], each with whom it concerns, as their batches announced them:
+ * for an instance that missed their notifications. Messages revoked since are left out, as a stream read leaves
+ * them out. Undefined when there are more than `limit`: reading every stream is cheaper then.
+ *
+ * The parties of a private event are those its inbox rows name, found from the event itself (inbox is keyed by
+ * user, not by event): both parties of a private message, or of the message a revoke or mark is about, and for a
+ * delivery receipt the sender of the messages it lists. A test compares this with what the write path announced.
+ */
+export async function readCommitted(db: Knex, afterId: number, lastId: number, limit: number): Promise<CommittedEvent[] | undefined> {
+  const rows: StreamRow[] = await db('events as e')
+    .leftJoin('messages as m', 'm.mid', 'e.mid')
+    .select('e.id', 'e.kind', 'e.mid as event_mid', 'e.group_id', 'e.data', ...MESSAGE_COLUMNS)
+    .where('e.id', '>', afterId)
+    .andWhere('e.id', '<=', lastId)
+    .orderBy('e.id')
+    .limit(limit + 1);
+  if (rows.length > limit) return undefined;
+  const events = rows.filter((row) => row.kind !== 'message' || row.revoked_at === null).map((row) => ({ row, event: toStreamEvent(row) }));
+  const receipts = events.flatMap(({ event }) => (event.kind === 'received' ? [event.data.mids[0]!] : []));
+  const senders = new Map<number, string>();
+  for (const part of chunks(receipts)) {
+    const found: Array<{ mid: number | string; sender_id: string }> = await db('messages').select('mid', 'sender_id').whereIn('mid', part);
+    for (const { mid, sender_id } of found) senders.set(Number(mid), sender_id);
+  }
+  return events.map(({ row, event }) => {
+    const isPrivate = row.group_id === null;
+    const parties = event.kind === 'received' ? [senders.get(event.data.mids[0]!)!] : isPrivate && row.sender_id ? [row.sender_id, row.target_id] : [];
+    // The group of a group message's revoke or mark; a group message and group events route by their own.
+    const groupId = isPrivate || event.kind === 'message' ? undefined : Number(row.group_id);
+    return committedEvent(event, [...new Set(parties)], groupId);
+  });
 }

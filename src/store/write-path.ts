@@ -20,6 +20,7 @@ import type { BatchTransaction } from './group-commit.js';
 import * as groups from './groups.js';
 import * as messages from './messages.js';
 import { preparedStatements, type SqliteConnection } from './sqlite-statements.js';
+import { committedEvent } from './committed-events.js';
 import { appendEvent, type WriteContext } from './stream.js';
 import type {
   GroupChanges,
@@ -39,30 +40,6 @@ const WRITE_LOCK_KEY = 0x63686174; // "chat"
 
 /** Statements that change something; the rest (SELECT, transaction control) do not. */
 const WRITES = /^\s*(insert|update|delete|with)\b/i;
-
-/**
- * A committed event and whom it concerns, from the event itself: the parties of a private event (its inbox
- * rows), or the members of its group, plus the uids a membership change names.
- */
-function committedEvent(event: StreamEvent, recipients: string[]): CommittedEvent {
-  switch (event.kind) {
-    case 'message':
-      return event.message.channelType === ChannelType.ToGroup
-        ? { id: event.id, groupId: Number(event.message.targetId), event }
-        : { id: event.id, uids: recipients, event };
-    case 'join':
-    case 'leave':
-      return { id: event.id, groupId: event.groupId, uids: event.data.uids, membership: { kind: event.kind, uids: event.data.uids }, event };
-    case 'disband':
-      return { id: event.id, groupId: event.groupId, membership: { kind: 'disband', uids: [] }, event };
-    case 'role':
-    case 'muteTime':
-    case 'setting':
-      return { id: event.id, groupId: event.groupId, event };
-    default:
-      return { id: event.id, uids: recipients, event };
-  }
-}
 
 /** A queued message and the settling of its `written`. */
 type Queued = messages.NewMessage & { settle(write: MessageWrite): void };
@@ -152,7 +129,7 @@ export class KnexWriteTransaction implements WriteTransaction {
     const id = await appendEvent(this.w, event, recipients);
     const { kind, mid, groupId, data } = event;
     const channelType = groupId === undefined ? ChannelType.ToUser : ChannelType.ToGroup;
-    this.committed.push({ ...committedEvent({ id, kind, mid, channelType, data } as StreamEvent, recipients), ...(groupId !== undefined && { groupId }) });
+    this.committed.push(committedEvent({ id, kind, mid, channelType, data } as StreamEvent, recipients, groupId));
     return id;
   }
 

@@ -63,7 +63,7 @@ describeOnEngines('realtime fan-out from notifications', (engine) => {
     assert.equal(await sumOverInstances(chatlog, 'chatlog_events_delivered_total', 'source="live"'), 4 * 30);
   });
 
-  it('recovers notifications lost on purpose from the database, with no gap or repeat, even the last one', async () => {
+  it('recovers notifications lost on purpose from the database, with no gap or repeat, even the last one, reading each gap once for every socket', async () => {
     const unlucky = uniqueUid('unlucky');
     // Every instance loses every notification of the unlucky sender's messages, as if Redis had dropped them.
     const chatlog = await startChatlog(engine, { REALTIME_GAP_WAIT: '50ms' }, engine.instances, {
@@ -76,6 +76,7 @@ describeOnEngines('realtime fan-out from notifications', (engine) => {
     const reader = await chatlog.client(readerUid);
     const sockets = await openSockets(chatlog, reader, 3);
     closing.push(...sockets);
+    const readsBefore = await sumOverInstances(chatlog, 'chatlog_stream_reads_total');
     const lucky = await chatlog.client(uniqueUid('lucky'));
     const loser = await chatlog.client(unlucky, chatlog.urls.length - 1);
     for (let i = 0; i < 10; i++) {
@@ -86,6 +87,29 @@ describeOnEngines('realtime fan-out from notifications', (engine) => {
     assert.equal((await loser.sendText(readerUid, 'lost at the end')).result, 0);
     await assertWholeStream(reader, sockets, 14);
     assert.ok((await sumOverInstances(chatlog, 'chatlog_notification_gaps_total')) >= chatlog.urls.length, 'each instance found a gap');
+    // The missing events were read back once per gap and delivered from there, not by each socket reading its stream.
+    assert.equal(await sumOverInstances(chatlog, 'chatlog_stream_reads_total'), readsBefore);
+  });
+
+  it('falls back to every socket reading its stream when a gap holds more events than a page, still with no gap or repeat', async () => {
+    const unlucky = uniqueUid('unlucky');
+    const chatlog = await startChatlog(engine, { REALTIME_GAP_WAIT: '100ms', REALTIME_READ_PAGE: '2' }, engine.instances, {
+      interceptNotifications: (notification, pass) => {
+        if (!sentBy(notification, unlucky)) pass(notification);
+      },
+    });
+    closing.push(chatlog);
+    const readerUid = uniqueUid('reader');
+    const reader = await chatlog.client(readerUid);
+    const sockets = await openSockets(chatlog, reader, 2);
+    closing.push(...sockets);
+    const readsBefore = await sumOverInstances(chatlog, 'chatlog_stream_reads_total');
+    const loser = await chatlog.client(unlucky);
+    for (let i = 0; i < 5; i++) assert.equal((await loser.sendText(readerUid, `lost ${i}`)).result, 0);
+    // One announced message reveals the gap of five, past the page of two.
+    assert.equal((await (await chatlog.client(uniqueUid('lucky'))).sendText(readerUid, 'revealing')).result, 0);
+    await assertWholeStream(reader, sockets, 6);
+    assert.ok((await sumOverInstances(chatlog, 'chatlog_stream_reads_total')) > readsBefore, 'the sockets read their streams');
   });
 
   it('applies notifications that arrive out of order in id order, without falling back to the database', async () => {
