@@ -63,10 +63,12 @@ describeOnEngines('realtime fan-out from notifications', (engine) => {
     assert.equal(await sumOverInstances(chatlog, 'chatlog_events_delivered_total', 'source="live"'), 4 * 30);
   });
 
-  it('recovers notifications lost on purpose from the database, with no gap or repeat, even the last one, reading each gap once for every socket', async () => {
-    const unlucky = uniqueUid('unlucky');
-    // Every instance loses every notification of the unlucky sender's messages, as if Redis had dropped them.
-    const chatlog = await startChatlog(engine, { REALTIME_GAP_WAIT: '50ms' }, engine.instances, {
+  /**
+   * Servers on which every instance loses every notification of `unlucky`'s messages, as if Redis had dropped them,
+   * and a reader with `count` sockets open; `readsBefore`: the stream reads so far.
+   */
+  async function losingNotificationsOf(unlucky: string, settings: Record<string, string>, count: number) {
+    const chatlog = await startChatlog(engine, settings, engine.instances, {
       interceptNotifications: (notification, pass) => {
         if (!sentBy(notification, unlucky)) pass(notification);
       },
@@ -74,9 +76,14 @@ describeOnEngines('realtime fan-out from notifications', (engine) => {
     closing.push(chatlog);
     const readerUid = uniqueUid('reader');
     const reader = await chatlog.client(readerUid);
-    const sockets = await openSockets(chatlog, reader, 3);
+    const sockets = await openSockets(chatlog, reader, count);
     closing.push(...sockets);
-    const readsBefore = await sumOverInstances(chatlog, 'chatlog_stream_reads_total');
+    return { chatlog, readerUid, reader, sockets, readsBefore: await sumOverInstances(chatlog, 'chatlog_stream_reads_total') };
+  }
+
+  it('recovers notifications lost on purpose from the database, with no gap or repeat, even the last one, reading each gap once for every socket', async () => {
+    const unlucky = uniqueUid('unlucky');
+    const { chatlog, readerUid, reader, sockets, readsBefore } = await losingNotificationsOf(unlucky, { REALTIME_GAP_WAIT: '50ms' }, 3);
     const lucky = await chatlog.client(uniqueUid('lucky'));
     const loser = await chatlog.client(unlucky, chatlog.urls.length - 1);
     for (let i = 0; i < 10; i++) {
@@ -93,17 +100,11 @@ describeOnEngines('realtime fan-out from notifications', (engine) => {
 
   it('falls back to every socket reading its stream when a gap holds more events than a page, still with no gap or repeat', async () => {
     const unlucky = uniqueUid('unlucky');
-    const chatlog = await startChatlog(engine, { REALTIME_GAP_WAIT: '100ms', REALTIME_READ_PAGE: '2' }, engine.instances, {
-      interceptNotifications: (notification, pass) => {
-        if (!sentBy(notification, unlucky)) pass(notification);
-      },
-    });
-    closing.push(chatlog);
-    const readerUid = uniqueUid('reader');
-    const reader = await chatlog.client(readerUid);
-    const sockets = await openSockets(chatlog, reader, 2);
-    closing.push(...sockets);
-    const readsBefore = await sumOverInstances(chatlog, 'chatlog_stream_reads_total');
+    const { chatlog, readerUid, reader, sockets, readsBefore } = await losingNotificationsOf(
+      unlucky,
+      { REALTIME_GAP_WAIT: '100ms', REALTIME_READ_PAGE: '2' },
+      2,
+    );
     const loser = await chatlog.client(unlucky);
     for (let i = 0; i < 5; i++) assert.equal((await loser.sendText(readerUid, `lost ${i}`)).result, 0);
     // One announced message reveals the gap of five, past the page of two.
