@@ -37,8 +37,9 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChatlogClient, ChatlogEvent } from '../src/client/index.js';
 import { summarise, type LatencySummary } from './lib/load.js';
-import { sumMetrics } from './lib/measure.js';
-import { OK, OpenLoop, untilDoneOrQuiet } from './lib/open-loop.js';
+import { sumMetrics, type MetricSeries } from './lib/measure.js';
+import { Deliveries, timedText } from './lib/deliveries.js';
+import { OpenLoop, untilDoneOrQuiet } from './lib/open-loop.js';
 import { STATS_FLUSH_MS, transactionCounter, type TransactionCounter } from './lib/pg-stats.js';
 import {
   count,
@@ -69,7 +70,11 @@ const TARGET_PRIVATE_P99_MS = 50;
 const MAX_IN_FLIGHT = 1000;
 /** After the sends, the last frames are waited for until none came for DRAIN_QUIET_MS, or DRAIN_MAX_MS in all. */
 const [DRAIN_QUIET_MS, DRAIN_MAX_MS] = [3000, 60_000];
-const SERIES = ['chatlog_events_delivered_total{source="live"}', 'chatlog_events_delivered_total{source="database"}', 'chatlog_stream_reads_total'];
+const SERIES: MetricSeries[] = [
+  ['chatlog_events_delivered_total', 'source="live"'],
+  ['chatlog_events_delivered_total', 'source="database"'],
+  ['chatlog_stream_reads_total'],
+];
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -174,22 +179,20 @@ async function runOnce(scenario: Scenario, mode: Mode, settings: FanoutSettings)
     const per = plan.perMessage;
     const warmupCount = settings.warmup * rate;
     const loop = new OpenLoop(warmupCount + settings.seconds * rate, rate, MAX_IN_FLIGHT);
-    const total = loop.total;
-    const receipts = new Uint8Array(total * per);
+    const deliveries = new Deliveries(loop.total, per);
     const lastIds = new Float64Array(plan.subscribers.length);
     const latencies: number[] = [];
-    const tally = { sentInWindow: 0, okInWindow: 0, received: 0, duplicates: 0, outOfOrder: 0, misdelivered: 0, unexpected: 0, drops: 0 };
+    const tally = { sentInWindow: 0, okInWindow: 0, outOfOrder: 0, misdelivered: 0, unexpected: 0, drops: 0 };
     const onEvent = (socket: number) => (event: ChatlogEvent) => {
       const at = now();
-      if (event.type !== 'message' || event.record.msgType !== 1 || !event.record.content) return void tally.unexpected++;
-      const [n = -1, sentAt = NaN] = String(event.record.content.content).split(' ').map(Number);
-      if (!Number.isInteger(n) || n < 0 || n >= total) return void tally.unexpected++;
+      const timed = deliveries.read(event);
+      if (!timed || event.type !== 'message') return void tally.unexpected++;
+      const { n, sentAt } = timed;
       if (event.id <= lastIds[socket]!) tally.outOfOrder++;
       lastIds[socket] = event.id;
       const slot = plan.slot(n, socket, event.record.targetId);
       if (slot < 0) return void tally.misdelivered++;
-      tally.received++;
-      if (receipts[n * per + slot]!++ > 0) tally.duplicates++;
+      deliveries.record(n, slot);
       if (n >= warmupCount) latencies.push(at - sentAt);
     };
     progress(`connecting ${plan.subscribers.length} sockets, each waiting for ready`);
@@ -202,11 +205,11 @@ async function runOnce(scenario: Scenario, mode: Mode, settings: FanoutSettings)
     let inWindow = false;
     progress(`sending ${rate} messages/s open loop: ${settings.warmup} s warm-up, then ${settings.seconds} s measured`);
     const startedAt = now();
-    const ticker = setInterval(() => progress(`  ${((now() - startedAt) / 1000).toFixed(0)} s: ${loop.status()}; ${tally.received} frames`), 1000);
+    const ticker = setInterval(() => progress(`  ${((now() - startedAt) / 1000).toFixed(0)} s: ${loop.status()}; ${deliveries.received} frames`), 1000);
     await loop.run(
       (n) => {
         if (inWindow) tally.sentInWindow++;
-        return plan.send(n, `${n} ${now().toFixed(3)}`).then(() => void (inWindow && tally.okInWindow++));
+        return plan.send(n, timedText(n, now())).then(() => void (inWindow && tally.okInWindow++));
       },
       (n) => {
         if (n !== warmupCount) return;
@@ -219,8 +222,8 @@ async function runOnce(scenario: Scenario, mode: Mode, settings: FanoutSettings)
     progress(`all sends issued; waiting for ${loop.inFlight} pushes in flight and the last frames`);
     await loop.settle();
     await untilDoneOrQuiet(
-      () => tally.received >= loop.ok * per,
-      () => tally.received,
+      () => deliveries.received >= loop.ok * per,
+      () => deliveries.received,
       DRAIN_QUIET_MS,
       DRAIN_MAX_MS,
     );
@@ -233,23 +236,14 @@ async function runOnce(scenario: Scenario, mode: Mode, settings: FanoutSettings)
     const usage = await usageBetween(start?.mark ?? end, end);
     const [sourcesStart, xactsStart] = [await start?.sources, await start?.xacts];
     const xacts = xactsEnd !== undefined && xactsStart !== undefined ? xactsEnd - xactsStart : NaN;
-    const state = loop.state;
-
-    let [missing, ofFailed, expected, received] = [0, 0, 0, 0];
-    for (let n = 0; n < total; n++) {
-      for (let slot = n * per; slot < (n + 1) * per; slot++) {
-        if (state[n] === OK && receipts[slot] === 0) missing++;
-        if (state[n] !== OK && receipts[slot]! > 0) ofFailed++;
-        if (n >= warmupCount && state[n] === OK) [expected, received] = [expected + 1, received + (receipts[slot]! > 0 ? 1 : 0)];
-      }
-    }
+    const { missing, ofFailed, expected, filled: received } = deliveries.check(loop.state, warmupCount);
     // The design compared against may fall so far behind that senders give up waiting for answers (their messages
     // may well be stored): that is its figure, not a fault of the run. Anything else is.
     const unanswered = mode === 'database' && loop.failures.get(NO_ANSWER) === loop.failed ? loop.failed : 0;
     const found = {
       'failed pushes': loop.failed - unanswered,
       missing,
-      duplicate: tally.duplicates,
+      duplicate: deliveries.duplicates,
       'out of order': tally.outOfOrder,
       misdelivered: tally.misdelivered,
       'other frames': tally.unexpected,

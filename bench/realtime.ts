@@ -28,7 +28,8 @@ import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChatlogEvent } from '../src/client/index.js';
 import { summarise, type LatencySummary } from './lib/load.js';
-import { OK, OpenLoop, untilDoneOrQuiet } from './lib/open-loop.js';
+import { Deliveries, timedText } from './lib/deliveries.js';
+import { OpenLoop, untilDoneOrQuiet } from './lib/open-loop.js';
 import { cpuProfile } from './lib/profile.js';
 import { SOCKET_BATCH, httpFetch, subscribeAll } from './lib/subscribers.js';
 import {
@@ -82,23 +83,22 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
   const receivers = Array.from({ length: users }, (_, i) => `r-${i}`);
   const warmupCount = settings.warmup * rate;
   const total = warmupCount + settings.seconds * rate;
-  const receipts = new Uint8Array(total * DEVICES);
+  const deliveries = new Deliveries(total, DEVICES);
   const [e2e, pushLatency]: number[][] = [[], []];
   const e2eBy: number[][] = servers.urls.map(() => []);
   const loop = new OpenLoop(total, rate, MAX_IN_FLIGHT);
-  const tally = { okInWindow: 0, received: 0, duplicates: 0, misdelivered: 0, unexpected: 0, dropsDuringRun: 0 };
+  const tally = { okInWindow: 0, misdelivered: 0, unexpected: 0, dropsDuringRun: 0 };
   let outcome: PartOutcome;
   try {
     const onEvent = (socket: number) => {
       const [user, device] = [Math.floor(socket / DEVICES), socket % DEVICES];
       return (event: ChatlogEvent) => {
         const at = now();
-        if (event.type !== 'message' || event.record.msgType !== 1 || !event.record.content) return void tally.unexpected++;
-        const [n = -1, sentAt = NaN] = String(event.record.content.content).split(' ').map(Number);
-        if (!Number.isInteger(n) || n < 0 || n >= total) return void tally.unexpected++;
+        const timed = deliveries.read(event);
+        if (!timed || event.type !== 'message') return void tally.unexpected++;
+        const { n, sentAt } = timed;
         if (event.record.targetId !== receivers[user] || n % users !== user) tally.misdelivered++;
-        tally.received++;
-        if (receipts[n * DEVICES + device]!++ > 0) tally.duplicates++;
+        deliveries.record(n, device);
         if (n < warmupCount) return;
         e2e.push(at - sentAt);
         e2eBy[(instanceOf(user, device) - pushInstanceOf(user) + instances) % instances]!.push(at - sentAt);
@@ -124,7 +124,7 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
         msgId: `m-${n}`,
         targetId: receivers[user]!,
         msgType: 1,
-        content: { content: `${n} ${started.toFixed(3)}` },
+        content: { content: timedText(n, started) },
       }).then(() => {
         if (inWindow) tally.okInWindow++;
         if (n >= warmupCount) pushLatency.push(now() - started);
@@ -132,7 +132,7 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
     };
     progress(`sending ${rate} messages/s open loop: ${settings.warmup} s warm-up, then ${settings.seconds} s measured`);
     const startedAt = now();
-    const ticker = setInterval(() => progress(`  ${((now() - startedAt) / 1000).toFixed(0)} s: ${loop.status()}; ${tally.received} receipts`), 1000);
+    const ticker = setInterval(() => progress(`  ${((now() - startedAt) / 1000).toFixed(0)} s: ${loop.status()}; ${deliveries.received} receipts`), 1000);
     await loop.run(push, (n) => {
       if (n === warmupCount) [windowStart, inWindow] = [mark(servers.children), true];
     });
@@ -141,8 +141,8 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
     progress(`all sends issued; waiting for ${loop.inFlight} pushes in flight and the last receipts`);
     await loop.settle();
     await untilDoneOrQuiet(
-      () => tally.received >= loop.ok * DEVICES,
-      () => tally.received,
+      () => deliveries.received >= loop.ok * DEVICES,
+      () => deliveries.received,
       3000,
       Infinity,
     );
@@ -152,18 +152,11 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
     const start = windowStart ?? windowEnd;
     const usage = await usageBetween(start, windowEnd);
     const windowSeconds = (windowEnd.at - start.at) / 1000;
-    let missing = 0;
-    let ofFailed = 0;
-    for (let n = 0; n < total; n++) {
-      for (let d = 0; d < DEVICES; d++) {
-        if (loop.state[n] === OK && receipts[n * DEVICES + d] === 0) missing++;
-        if (loop.state[n] !== OK && receipts[n * DEVICES + d]! > 0) ofFailed++;
-      }
-    }
+    const { missing, ofFailed } = deliveries.check(loop.state);
     const summary = summarise(e2e);
     const answeredRate = tally.okInWindow / windowSeconds;
     const reached = loop.dropped === 0 && answeredRate >= rate * 0.95;
-    const valid = loop.failed + missing + tally.duplicates + tally.misdelivered + tally.unexpected + drops + ofFailed === 0 && summary.count > 0;
+    const valid = loop.failed + missing + deliveries.duplicates + tally.misdelivered + tally.unexpected + drops + ofFailed === 0 && summary.count > 0;
     const row = (label: string, s: LatencySummary) => [label, String(s.count), fixed(s.p50, 2), fixed(s.p99, 2), fixed(s.max, 1), fixed(s.mean, 2)];
     const bound = valid
       ? [
@@ -174,7 +167,7 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
         ]
           .filter(Boolean)
           .join('; ')
-      : `failed pushes ${loop.failed}, missing ${missing}, duplicate ${tally.duplicates}, misdelivered ${tally.misdelivered}, other frames ${tally.unexpected}, sockets dropped ${drops}`;
+      : `failed pushes ${loop.failed}, missing ${missing}, duplicate ${deliveries.duplicates}, misdelivered ${tally.misdelivered}, other frames ${tally.unexpected}, sockets dropped ${drops}`;
     const lines = [
       `latency:  ${instances > 1 ? `${instances} instances, each` : 'one instance'} in a process of its own, over one ${engine.name} database; ${users} users x ${DEVICES} devices subscribed through ChatlogClient;`,
       `          senders push JSON text messages${instances > 1 ? " through the instance not holding the recipient's device 1" : ''}, open loop ${rate}/s, ${settings.warmup} s warm-up + ${settings.seconds} s measured`,
@@ -190,7 +183,7 @@ async function latencyPart(settings: RealtimeSettings): Promise<PartOutcome> {
         ],
       ),
       `delivery: ${loop.sent} of ${total} sent (${loop.dropped} dropped at the in-flight cap), ${loop.ok} answered OK, ${loop.failed} failed; ` +
-        `${tally.received} frames for ${loop.ok * DEVICES} expected: ${missing} missing, ${tally.duplicates} duplicate, ${tally.misdelivered} misdelivered, ${tally.unexpected} other, ${ofFailed} of failed pushes; ${drops} sockets dropped`,
+        `${deliveries.received} frames for ${loop.ok * DEVICES} expected: ${missing} missing, ${deliveries.duplicates} duplicate, ${tally.misdelivered} misdelivered, ${tally.unexpected} other, ${ofFailed} of failed pushes; ${drops} sockets dropped`,
       `measured window: ${fixed(answeredRate, 0)} pushes answered OK/s (asked ${rate}/s); ${usageLine(usage)}`,
       ...[...loop.failures].map(([why, n]) => `  push failure: ${n} x ${why}`),
     ];

@@ -6,22 +6,20 @@ import { runLoad, type LoadResult, type LoadSpec } from './load.js';
 import { count, fixed, progress } from './report.js';
 import type { Child } from './child.js';
 import { measureUsage, type Usage } from './usage.js';
+import { metricIn } from '../../test/helpers/metrics.js';
 
 /** Write transactions formed by group commit, the writes they carried, and the statements sent to the database. */
 export type WriteBatches = { batches: number; works: number; statements: number };
 
 const metricsText = async (url: string) => (await fetch(`${url}/metrics`)).text();
 
-/** One series of a /metrics text, named as written there (`chatlog_events_delivered_total{source="live"}`); NaN when absent. */
-function metricIn(text: string, series: string): number {
-  const escaped = series.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return Number(new RegExp(`^${escaped} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-}
+/** A metric by name, and optionally the labels its series must have (as metricIn takes them). */
+export type MetricSeries = [name: string, labels?: string];
 
-/** Each series summed over the servers' /metrics; a series not written yet (a label never counted) is 0. */
-export async function sumMetrics(urls: string[], series: string[]): Promise<number[]> {
+/** Each metric summed over the servers' /metrics; a series not written yet (a label never counted) is 0. */
+export async function sumMetrics(urls: string[], series: MetricSeries[]): Promise<number[]> {
   const texts = await Promise.all(urls.map(metricsText));
-  return series.map((name) => texts.reduce((sum, text) => sum + (metricIn(text, name) || 0), 0));
+  return series.map(([name, labels]) => texts.reduce((sum, text) => sum + metricIn(text, name, labels), 0));
 }
 
 async function writeBatches(url: string): Promise<WriteBatches> {

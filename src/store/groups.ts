@@ -5,11 +5,14 @@ import { SETTING_COLUMNS, chunks, toGroup, toMembership, type GroupRow, type Mem
 import { insertEventRows, type WriteContext } from './stream.js';
 import type { GroupChanges, GroupFacts, GroupMembership, NewGroup } from './store.js';
 
+/** The columns of a current stay, joined to its group as `ms`. */
+const STAY_COLUMNS = ['ms.group_id', 'ms.uid', 'ms.member_type', 'ms.member_name', 'ms.muted_until', 'ms.joined_id', 'ms.left_id'];
+
 /** One query for the check every group operation starts with: the group (disbanded too) and the user's stay. */
 export async function getGroupMembership(db: Knex, groupId: number, uid: string): Promise<GroupMembership | undefined> {
   const row: GroupMembershipRow | undefined = await db('groups as g')
     .leftJoin('memberships as ms', (on) => on.on('ms.group_id', 'g.id').andOnVal('ms.uid', uid).andOnNull('ms.left_id'))
-    .select('g.*', 'ms.group_id', 'ms.uid', 'ms.member_type', 'ms.member_name', 'ms.muted_until', 'ms.joined_id', 'ms.left_id')
+    .select('g.*', ...STAY_COLUMNS)
     .where('g.id', groupId)
     .first();
   return row && toGroupMembership(row);
@@ -31,7 +34,7 @@ export async function getGroupMemberships(db: Knex, pairs: Array<{ groupId: numb
       .from('asked')
       .join('groups as g', 'g.id', 'asked.group_id')
       .leftJoin('memberships as ms', (on) => on.on('ms.group_id', 'g.id').andOn('ms.uid', 'asked.uid').andOnNull('ms.left_id'))
-      .select('g.*', 'asked.uid as asked_uid', 'ms.group_id', 'ms.uid', 'ms.member_type', 'ms.member_name', 'ms.muted_until', 'ms.joined_id', 'ms.left_id');
+      .select('g.*', 'asked.uid as asked_uid', ...STAY_COLUMNS);
     for (const row of rows) found.set(membershipKey(Number(row.id), row.asked_uid), toGroupMembership(row));
   }
   return found;
