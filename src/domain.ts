@@ -28,6 +28,8 @@ export interface OutgoingMessage {
   msg: Uint8Array;
   source?: MessageSource;
   reference?: MessageReference;
+  /** The uids a text message mentions (its content's `mention`), when the server can read it. */
+  mentions?: string[];
 }
 
 /** A stored message. A revoked one is a tombstone: `msg`, `source` and `reference` are erased. */
@@ -56,6 +58,40 @@ export interface ReceivedEventData {
   peer: string;
   mids: number[];
   time: number;
+}
+
+/** `uid` read up to message `logId` in their conversation with `targetId` (their peer, or a group). */
+export interface ReadEventData {
+  channelType: ChannelType;
+  targetId: string;
+  uid: string;
+  logId: number;
+  time: number;
+}
+
+/** The settings of a conversation of the stream's owner, after a change. */
+export interface ConversationEventData {
+  channelType: ChannelType;
+  targetId: string;
+  muted: boolean;
+  pinned: boolean;
+  time: number;
+}
+
+/** A conversation of a user: a private peer (their uid) or a group (its id in decimal). */
+export interface ConversationKey {
+  uid: string;
+  channelType: ChannelType;
+  targetId: string;
+}
+
+/** What chatlog keeps of a user's conversation beyond the messages: read position and settings. */
+export interface ConversationState extends ConversationKey {
+  readMid: number;
+  /** The stream id of the last change of the conversation as the user's list shows it. */
+  changedId: number;
+  muted: boolean;
+  pinned: boolean;
 }
 
 export interface FocusEventData {
@@ -171,6 +207,8 @@ export interface CommittedBatch {
 export type StreamEvent =
   | { id: number; kind: 'message'; message: StoredMessage }
   | { id: number; kind: 'received'; data: ReceivedEventData }
+  | { id: number; kind: 'read'; data: ReadEventData }
+  | { id: number; kind: 'conversation'; data: ConversationEventData }
   | { id: number; kind: 'revoke'; mid: number; channelType: ChannelType; data: RevokeEventData }
   | { id: number; kind: 'focus'; mid: number; channelType: ChannelType; data: FocusEventData }
   | { id: number; kind: 'join' | 'leave'; groupId: number; data: MembershipEventData }

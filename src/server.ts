@@ -16,6 +16,7 @@ import { createCodec } from './proto/codec.js';
 import { GroupQueries } from './services/group-queries.js';
 import { GroupService } from './services/group-service.js';
 import { MessageService } from './services/message-service.js';
+import { ConversationService } from './services/conversation-service.js';
 import { DeviceService } from './services/device-service.js';
 import { RecordService } from './services/record-service.js';
 import { Sending } from './services/sending.js';
@@ -120,6 +121,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     codec,
     messages,
     records,
+    conversations: new ConversationService(store),
     groups: new GroupService(store, { maxGroupMembers: config.maxGroupMembers, encodeNotice: codec.encodeNotice }),
     groupQueries: new GroupQueries(store, { maxGroupMembers: config.maxGroupMembers }),
     media,
@@ -150,6 +152,7 @@ export async function createServer(config: Config, options: ServerOptions = {}):
     ws: {
       codec,
       credentials,
+      devices,
       maxBufferedBytes: config.wsMaxBufferedBytes,
       heartbeatMs: config.wsHeartbeatMs,
     },

@@ -5,6 +5,7 @@ import * as devices from './20261202_003_devices.js';
 import * as groupSettings from './20261202_004_group_settings.js';
 import * as memberType from './20261202_005_member_type.js';
 import * as media from './20261202_006_media.js';
+import * as conversations from './20261203_007_conversations.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '20261202_004_group_settings': groupSettings,
   '20261202_005_member_type': memberType,
   '20261202_006_media': media,
+  '20261203_007_conversations': conversations,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -53,11 +53,38 @@ export interface DeliveredFrame {
   logIds: string[];
 }
 
+/**
+ * `uid` read up to `logId` in the conversation with `targetId` (their peer, or a group): on the reader's own
+ * devices (`uid` is the caller) their read position moved; on a private peer's devices it is a read receipt.
+ */
+export interface ReadFrame {
+  type: 'read';
+  id: number;
+  channelType: ChannelType;
+  targetId: string;
+  uid: string;
+  logId: string;
+}
+
+/** The caller's settings of a conversation changed (on any of their devices): the state after the change. */
+export interface ConversationFrame {
+  type: 'conversation';
+  id: number;
+  channelType: ChannelType;
+  targetId: string;
+  muted: boolean;
+  pinned: boolean;
+}
+
 /** An event frame; the server writes it with its own record type and bigints (`Record`, `Int64`). */
-export type ChatlogEvent<Record = MessageRecord, Int64 = number> = MessageFrame<Record> | DeliveredFrame | RevokeFrame | FocusFrame | GroupFrame<Int64>;
+export type ChatlogEvent<Record = MessageRecord, Int64 = number> =
+  MessageFrame<Record> | DeliveredFrame | RevokeFrame | FocusFrame | GroupFrame<Int64> | ReadFrame | ConversationFrame;
 
 /** The `type` of every event frame: a frame of another type with an id comes from a newer server. */
-export const EVENT_FRAME_TYPES: ReadonlySet<ChatlogEvent['type']> = new Set(['message', 'delivered', 'revoke', 'focus', 'group']);
+export const EVENT_FRAME_TYPES: ReadonlySet<ChatlogEvent['type']> = new Set(['message', 'delivered', 'revoke', 'focus', 'group', 'read', 'conversation']);
+
+/** The client frames /ws reads: a ping, and an acknowledgement of every event up to `id` (delivery receipts). */
+export type ClientFrame = { type: 'ping' } | { type: 'ack'; id: number };
 
 /** Every frame the server may send, events and control frames alike. */
 export type ServerFrame = ChatlogEvent | { type: 'ready'; id: number } | { type: 'pong' } | { type: 'error'; message: string };

@@ -16,6 +16,7 @@
  */
 export * from './codes.js';
 export * from './comet.js';
+export * from './conversations.js';
 export * from './envelope.js';
 export * from './frames.js';
 export * from './groups.js';

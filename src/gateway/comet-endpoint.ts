@@ -297,6 +297,8 @@ export class CometEndpoint {
       return false;
     }
     const { event } = outgoing;
+    // dtalk has no signal for these (API.md §9): a dtalk client would not know what to do with one.
+    if (event.kind === 'read' || event.kind === 'conversation') return true;
     const body = outgoing.encoded(this.frameBody);
     const deliveredMid =
       event.kind === 'message' && event.message.channelType === ChannelType.ToUser && event.message.senderId !== connection.uid ? event.message.mid : undefined;

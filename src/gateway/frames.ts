@@ -13,6 +13,14 @@ export function eventFrame(event: StreamEvent, codec: Codec): ChatlogEvent<Messa
       const { peer, mids } = event.data;
       return { type: 'delivered', id, targetId: peer, uid: peer, logId: String(Math.max(...mids)), logIds: mids.map(String) };
     }
+    case 'read': {
+      const { channelType, targetId, uid, logId } = event.data;
+      return { type: 'read', id, channelType, targetId, uid, logId: String(logId) };
+    }
+    case 'conversation': {
+      const { channelType, targetId, muted, pinned } = event.data;
+      return { type: 'conversation', id, channelType, targetId, muted, pinned };
+    }
     case 'revoke':
       return { type: 'revoke', id, logId: String(event.mid), channelType: event.channelType, operator: event.data.operator, self: event.data.self };
     case 'focus':

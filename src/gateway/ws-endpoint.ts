@@ -4,7 +4,8 @@ import type { Logger } from 'pino';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Credentials } from '../auth/credentials.js';
 import type { Caller } from '../auth/jwt.js';
-import type { StreamEvent } from '../domain.js';
+import { ChannelType, type StreamEvent } from '../domain.js';
+import type { DeviceService } from '../services/device-service.js';
 import { AppError } from '../errors.js';
 import type { Codec } from '../proto/codec.js';
 import { stringify } from '../json.js';
@@ -23,6 +24,8 @@ export interface WsEndpointOptions {
   maxBufferedBytes: number;
   /** The server pings this often and drops a socket that missed a whole period. */
   heartbeatMs: number;
+  /** Told what a socket acknowledged: the private messages it received, for delivery receipts. */
+  devices: Pick<DeviceService, 'acknowledge'>;
 }
 
 const CLOSE_INTERNAL_ERROR = 1011;
@@ -30,6 +33,15 @@ const CLOSE_TOKEN_EXPIRED = 4001;
 const CLOSE_SLOW_CONSUMER = 4008;
 
 const POSITION_PATTERN = /^(0|[1-9][0-9]{0,15})$/;
+
+/**
+ * Most private messages a socket keeps waiting for its client's ack: past it the oldest go unreceipted (the
+ * client is acking nothing, or far behind), rather than memory growing with every message.
+ */
+const MAX_AWAITING_ACK = 4096;
+
+/** Private messages from others pushed to one socket and not yet acknowledged: [stream id, mid], in id order. */
+type AwaitingAck = Array<[number, number]>;
 
 /** GET /ws (API.md §6): JSON frames, `?since` replay, ping/pong, a heartbeat, and 4008 for slow consumers. */
 export class WsEndpoint {
@@ -79,9 +91,17 @@ export class WsEndpoint {
   }
 
   private open(ws: WebSocket, { uid, expiresAt }: Caller, since: number | undefined): void {
+    const awaitingAck: AwaitingAck = [];
     const subscriber: Subscriber = {
       uid,
-      deliver: (event) => this.send(ws, event.encoded(this.encodeFrame)),
+      deliver: (outgoing) => {
+        const { event } = outgoing;
+        if (!this.send(ws, outgoing.encoded(this.encodeFrame))) return false;
+        if (event.kind === 'message' && event.message.channelType === ChannelType.ToUser && event.message.senderId !== uid) {
+          if (awaitingAck.push([event.id, event.message.mid]) > MAX_AWAITING_ACK) awaitingAck.shift();
+        }
+        return true;
+      },
       isOpen: () => ws.readyState === WebSocket.OPEN,
       fail: () => ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure: reconnect with since'),
     };
@@ -90,7 +110,7 @@ export class WsEndpoint {
     ws.on('pong', () => this.alive.set(ws, true));
     ws.on('message', (data, isBinary) => {
       try {
-        this.onClientFrame(ws, data, isBinary);
+        this.onClientFrame(ws, uid, awaitingAck, data, isBinary);
       } catch (err) {
         this.options.logger.error({ err, uid }, 'a client frame could not be handled');
         ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure: reconnect with since');
@@ -121,21 +141,27 @@ export class WsEndpoint {
     return true;
   }
 
-  private onClientFrame(ws: WebSocket, data: RawData, isBinary: boolean): void {
+  private onClientFrame(ws: WebSocket, uid: string, awaitingAck: AwaitingAck, data: RawData, isBinary: boolean): void {
     this.alive.set(ws, true);
-    let frame: { type?: unknown } | undefined;
+    let frame: { type?: unknown; id?: unknown } | undefined;
     if (!isBinary) {
       try {
-        frame = JSON.parse(data.toString()) as { type?: unknown };
+        frame = JSON.parse(data.toString()) as { type?: unknown; id?: unknown };
       } catch {
         frame = undefined;
       }
     }
     if (frame?.type === 'ping') {
       this.send(ws, { type: 'pong' });
+    } else if (frame?.type === 'ack' && Number.isSafeInteger(frame.id) && (frame.id as number) >= 0) {
+      // The client has every event up to id: the private messages among them are delivered (API.md §9).
+      let acked = 0;
+      while (acked < awaitingAck.length && awaitingAck[acked]![0] <= (frame.id as number)) acked++;
+      const mids = awaitingAck.splice(0, acked).map(([, mid]) => mid);
+      if (mids.length > 0) this.options.devices.acknowledge(uid, undefined, mids);
     } else {
       // Garbage never closes a socket: the client is told and the socket goes on.
-      this.send(ws, { type: 'error', message: 'frames are JSON text; the only client frame is {"type":"ping"}' });
+      this.send(ws, { type: 'error', message: 'frames are JSON text: {"type":"ping"}, or {"type":"ack","id":N} with N the id of an event received' });
     }
   }
 

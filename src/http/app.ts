@@ -10,6 +10,7 @@ import type { GroupQueries } from '../services/group-queries.js';
 import type { MediaService } from '../services/media-service.js';
 import type { GroupService } from '../services/group-service.js';
 import type { MessageService } from '../services/message-service.js';
+import type { ConversationService } from '../services/conversation-service.js';
 import type { RecordService } from '../services/record-service.js';
 import type { Metrics } from '../observability/metrics.js';
 import { authMiddleware } from './auth-middleware.js';
@@ -19,6 +20,7 @@ import { observeMiddleware, requestIdMiddleware } from './request-middleware.js'
 import { rateLimitMiddleware } from './rate-limit-middleware.js';
 import type { Sending } from '../services/sending.js';
 import type { WriteBudget } from '../services/write-budget.js';
+import { conversationRoutes } from './routes/conversation-routes.js';
 import { groupRoutes } from './routes/group-routes.js';
 import { healthRoutes, type ReadinessCheck } from './routes/health-routes.js';
 import { mediaRoutes } from './routes/media-routes.js';
@@ -32,6 +34,7 @@ export interface AppDeps {
   codec: Codec;
   messages: MessageService;
   records: RecordService;
+  conversations: ConversationService;
   groups: GroupService;
   groupQueries: GroupQueries;
   media: MediaService;
@@ -86,6 +89,7 @@ export function createApp(deps: AppDeps): ChatlogApp {
       json,
       catalog,
     }),
+    conversationRoutes({ ajv, codec: deps.codec, conversations: deps.conversations, catalog, auth, json, limitWrites }),
     groupRoutes({ ajv, groups: deps.groups, groupQueries: deps.groupQueries, catalog, auth, json, limitWrites }),
     mediaRoutes({ ajv, media: deps.media, catalog, auth, json, limitWrites, publicUrl: deps.publicUrl }),
   ];

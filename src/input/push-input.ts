@@ -3,7 +3,8 @@ import type { PushRequestFields } from '../contract/index.js';
 import { SENDABLE_MSG_TYPES, type MessageContent, type MessageReference, type MessageSource, type OutgoingMessage } from '../domain.js';
 import { AppError } from '../errors.js';
 import { BASE64_PATTERN, type Codec } from '../proto/codec.js';
-import { TEXT_PATTERN } from '../strings.js';
+import { MsgType } from '../contract/index.js';
+import { TEXT_PATTERN, isValidUid } from '../strings.js';
 import { channelTypeSchema, uidSchema } from './schemas.js';
 import { compileValidator, type Validator } from './validation.js';
 
@@ -60,7 +61,7 @@ export class PushInput {
     }
     if (fields.msg !== undefined) return this.outgoing(fields, Buffer.from(fields.msg, 'base64'));
     this.contentValidators.get(fields.msgType)!(fields.content);
-    return this.outgoing(fields, this.codec.encodeContent(fields.msgType, fields.content!));
+    return this.outgoing(fields, this.codec.encodeContent(fields.msgType, fields.content!), fields.content);
   }
 
   /**
@@ -99,7 +100,8 @@ export class PushInput {
     };
   }
 
-  private outgoing(fields: PushRequestFields, msg: Uint8Array): OutgoingMessage {
+  private outgoing(fields: PushRequestFields, msg: Uint8Array, content?: MessageContent): OutgoingMessage {
+    const mentions = this.mentionsOf(fields.msgType, msg, content);
     return {
       channelType: fields.channelType,
       msgId: fields.msgId,
@@ -108,6 +110,19 @@ export class PushInput {
       msg,
       ...(fields.source && { source: fields.source }),
       ...(fields.reference && { reference: fields.reference }),
+      ...(mentions && { mentions }),
     };
+  }
+
+  /**
+   * Whom a text message mentions (for the unread mentions of API.md §9): its `mention` uids, when the server can
+   * read the body; an end-to-end encrypted body mentions nobody the server could know of.
+   */
+  private mentionsOf(msgType: number, msg: Uint8Array, content?: MessageContent): string[] | undefined {
+    if (msgType !== MsgType.Text) return undefined;
+    const mention = (content ?? this.codec.readContent(msgType, msg))?.mention;
+    if (!Array.isArray(mention)) return undefined;
+    const uids = [...new Set(mention.filter((uid): uid is string => typeof uid === 'string' && isValidUid(uid)))];
+    return uids.length > 0 ? uids : undefined;
   }
 }

@@ -243,6 +243,14 @@ export function createCodec(): Codec {
           return encodeMessageRecord(event.message);
         case 'received':
           return encodeSignal(event.id, 'received', { logs: event.data.mids });
+        case 'read': {
+          const { channelType, targetId, uid, logId, time } = event.data;
+          return encodeSignal(event.id, 'read', { channelType, target: targetId, uid, mid: logId, time });
+        }
+        case 'conversation': {
+          const { channelType, targetId, muted, pinned, time } = event.data;
+          return encodeSignal(event.id, 'conversation', { channelType, target: targetId, muted, pinned, time });
+        }
         case 'revoke':
           return encodeSignal(event.id, 'revoke', { mid: event.mid, operator: event.data.operator, self: event.data.self });
         case 'focus':

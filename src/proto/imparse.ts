@@ -41,6 +41,9 @@ export const SIGNALS = {
   name: { signalType: 25, message: 'SignalUpdateGroupName' },
   avatar: { signalType: 26, message: 'SignalUpdateGroupAvatar' },
   endpointLogin: { signalType: 14, message: 'SignalEndpointLogin' },
+  // chatlog's own (API.md §9), numbered past dtalk's; only sync-record carries them, comet has no place for them.
+  read: { signalType: 100, message: 'SignalConversationRead' },
+  conversation: { signalType: 101, message: 'SignalConversationSettings' },
 } as const;
 
 /** A mute deadline as dtalk writes it: MUTED_FOREVER becomes the largest int64, which no JSON number holds. */

@@ -91,10 +91,12 @@ export class MessageService {
       }
       await tx.markRevoked(message.mid, uid, now);
       const audience = audienceOf(message);
-      await tx.appendMessageEvent(
+      const id = await tx.appendMessageEvent(
         { kind: 'revoke', mid: message.mid, groupId: audience.groupId, actor: uid, data: { operator: uid, self: uid === message.senderId }, createdAt: now },
         audience.recipients,
       );
+      // Both parties' lists change (the last message, the receiver's unread count); a group's do by its own events.
+      if (audience.groupId === undefined) await tx.touchConversations(privateConversationsOf(message), id);
     });
   }
 
@@ -176,6 +178,11 @@ function checkMayPost({ group, membership }: { group: Group; membership: Members
     throw AppError.permissionDenied(`you are muted in group ${group.id} ${until}`);
   }
 }
+
+const privateConversationsOf = ({ senderId, targetId }: StoredMessage) => [
+  { uid: senderId, channelType: ChannelType.ToUser, targetId },
+  { uid: targetId, channelType: ChannelType.ToUser, targetId: senderId },
+];
 
 function privateRevokeRight(message: StoredMessage, uid: string): RevokeRight {
   if (message.senderId !== uid) throw AppError.permissionDenied('only the sender may revoke a private message');

@@ -6,13 +6,25 @@
 import type { Knex } from 'knex';
 import type { CommittedBatch, CommittedEvent, Group, Membership, StoredMessage, StreamEvent } from '../domain.js';
 import { Refusal } from '../errors.js';
+import * as conversations from './conversations.js';
 import * as devices from './devices.js';
 import { GroupCommit } from './group-commit.js';
 import * as groups from './groups.js';
 import * as messages from './messages.js';
 import { guarded, isStorageUnavailable } from './storage-errors.js';
 import * as stream from './stream.js';
-import type { DevicePosition, GroupFacts, GroupMembership, KnownDevice, Store, WriteHints, WriteTransaction } from './store.js';
+import type {
+  ConversationQuery,
+  ConversationSummary,
+  DevicePosition,
+  GroupFacts,
+  GroupMembership,
+  KnownDevice,
+  MemberReadPosition,
+  Store,
+  WriteHints,
+  WriteTransaction,
+} from './store.js';
 import { runBatch, type KnexWriteTransaction } from './write-path.js';
 
 export interface KnexStoreOptions {
@@ -85,6 +97,22 @@ export class KnexStore implements Store {
 
   groupHistory(groupId: number, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]> {
     return guarded(messages.groupHistory(this.db, groupId, fromId, beforeId, limit));
+  }
+
+  getMessages(mids: number[]): Promise<StoredMessage[]> {
+    return guarded(messages.getMessages(this.db, mids));
+  }
+
+  listConversations(uid: string, query: ConversationQuery): Promise<ConversationSummary[]> {
+    return guarded(conversations.listConversations(this.db, uid, query));
+  }
+
+  totalUnread(uid: string): Promise<number> {
+    return guarded(conversations.totalUnread(this.db, uid));
+  }
+
+  groupReadPositions(groupId: number): Promise<MemberReadPosition[]> {
+    return guarded(conversations.groupReadPositions(this.db, groupId));
   }
 
   listMembers(groupId: number): Promise<Membership[]> {

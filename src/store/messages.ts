@@ -15,6 +15,15 @@ export async function getMessage(db: Knex, mid: number): Promise<StoredMessage |
   return row && toMessage(row);
 }
 
+export async function getMessages(db: Knex, mids: number[]): Promise<StoredMessage[]> {
+  const found: StoredMessage[] = [];
+  for (const part of chunks(mids)) {
+    const rows: MessageRow[] = await db('messages as m').select(MESSAGE_COLUMNS).whereIn('m.mid', part);
+    found.push(...rows.map(toMessage));
+  }
+  return found;
+}
+
 /** A new message to store under the id it took, as a work queued it. */
 export interface NewMessage {
   mid: number;
@@ -43,6 +52,22 @@ export async function insertMessages(w: WriteContext, entries: NewMessage[], cou
   return w.isPostgres ? insertOnPostgres(w, entries, counter) : insertOnSqlite(w, entries);
 }
 
+/**
+ * What a new message changes in its conversations' rows: the sender has read up to it (sending counts as reading),
+ * and a private one is the newest message of both parties' rows. One row per user and conversation even when the
+ * batch holds several messages of it (an upsert may not touch a row twice). A group message writes only its
+ * sender's row: its members' counts come from the group's messages.
+ */
+const CONVERSATIONS_UPSERT = `s as (insert into conversation_states as cs (uid, channel_type, target_id, conversation, read_mid, last_mid, changed_id)
+        select uid, channel_type, target_id, min(conversation), max(read_mid), max(last_mid), max(mid) from (
+          select sender_id as uid, channel_type, target_id, conversation, mid as read_mid,
+            case when channel_type = ${ChannelType.ToUser} then mid else 0 end as last_mid, mid from m
+          union all
+          select target_id, channel_type, sender_id, conversation, 0, mid, mid from m where channel_type = ${ChannelType.ToUser} and target_id <> sender_id
+        ) x group by uid, channel_type, target_id
+        on conflict (uid, channel_type, target_id) do update set read_mid = greatest(cs.read_mid, excluded.read_mid),
+          last_mid = greatest(cs.last_mid, excluded.last_mid), changed_id = greatest(cs.changed_id, excluded.changed_id))`;
+
 async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter: number | undefined): Promise<StoredUnderMsgId[]> {
   const rows = entries.map(messageRow);
   const inbox = entries.flatMap(({ mid, recipients }) => [...new Set(recipients)].map((uid) => ({ uid, id: mid })));
@@ -54,10 +79,11 @@ async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter:
   const result = await w.trx.raw(
     `with ${counterUpdate} input as (select * from json_populate_recordset(null::messages, ?::json)),
       m as (insert into messages (${columns}) select ${columns} from input order by mid
-        on conflict (sender_id, msg_id) do nothing returning mid, channel_type, target_id, sender_id, msg_id, created_at),
+        on conflict (sender_id, msg_id) do nothing returning mid, channel_type, target_id, sender_id, msg_id, created_at, conversation),
       e as (insert into events (id, kind, mid, group_id, actor, created_at)
         select mid, 'message', mid, case when channel_type = ? then cast(target_id as bigint) end, sender_id, created_at from m),
-      i as (insert into inbox (uid, id) select r.uid, r.id from json_to_recordset(?::json) as r(uid text, id bigint) join m on m.mid = r.id)
+      i as (insert into inbox (uid, id) select r.uid, r.id from json_to_recordset(?::json) as r(uid text, id bigint) join m on m.mid = r.id),
+      ${CONVERSATIONS_UPSERT}
     select coalesce(k.mid, x.mid) as mid, coalesce(k.created_at, x.created_at) as created_at
     from input
       left join m k on k.sender_id = input.sender_id and k.msg_id = input.msg_id
@@ -68,7 +94,20 @@ async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter:
   return (result as { rows: Array<{ mid: string; created_at: string }> }).rows.map((row) => ({ mid: Number(row.mid), createdAt: Number(row.created_at) }));
 }
 
-const MESSAGE_ROW_COLUMNS = ['mid', 'channel_type', 'msg_id', 'sender_id', 'target_id', 'conversation', 'msg_type', 'msg', 'source', 'reference', 'created_at'];
+const MESSAGE_ROW_COLUMNS = [
+  'mid',
+  'channel_type',
+  'msg_id',
+  'sender_id',
+  'target_id',
+  'conversation',
+  'msg_type',
+  'msg',
+  'source',
+  'reference',
+  'created_at',
+  'mentions',
+];
 
 function prepareInserts(connection: SqliteConnection) {
   return {
@@ -79,6 +118,12 @@ function prepareInserts(connection: SqliteConnection) {
     event: connection.prepare("insert into events (id, kind, mid, group_id, actor, created_at) values (?, 'message', ?, ?, ?, ?)"),
     inbox: connection.prepare('insert into inbox (uid, id) values (?, ?)'),
     first: connection.prepare('select mid, created_at from messages where sender_id = ? and msg_id = ?'),
+    // As CONVERSATIONS_UPSERT: a row at a time, here.
+    conversation: connection.prepare(
+      `insert into conversation_states (uid, channel_type, target_id, conversation, read_mid, last_mid, changed_id) values (?, ?, ?, ?, ?, ?, ?)
+       on conflict (uid, channel_type, target_id) do update set read_mid = max(read_mid, excluded.read_mid),
+         last_mid = max(last_mid, excluded.last_mid), changed_id = max(changed_id, excluded.changed_id)`,
+    ),
   };
 }
 
@@ -94,8 +139,12 @@ async function insertOnSqlite(w: WriteContext, entries: NewMessage[]): Promise<S
       const first = statements.first.get(senderId, message.msgId) as { mid: number; created_at: number };
       return { mid: Number(first.mid), createdAt: Number(first.created_at) };
     }
-    statements.event.run(mid, mid, message.channelType === ChannelType.ToGroup ? Number(message.targetId) : null, senderId, createdAt);
+    const group = message.channelType === ChannelType.ToGroup;
+    statements.event.run(mid, mid, group ? Number(message.targetId) : null, senderId, createdAt);
     for (const uid of new Set(recipients)) statements.inbox.run(uid, mid);
+    const conversation = group ? groupConversation(Number(message.targetId)) : privateConversation(senderId, message.targetId);
+    statements.conversation.run(senderId, message.channelType, message.targetId, conversation, mid, group ? 0 : mid, mid);
+    if (!group && message.targetId !== senderId) statements.conversation.run(message.targetId, message.channelType, senderId, conversation, 0, mid, mid);
     return { mid, createdAt };
   });
 }
@@ -124,6 +173,8 @@ function messageRow({ mid, senderId, message, createdAt }: NewMessage) {
     source: message.source ? JSON.stringify(message.source) : null,
     reference: message.reference ? JSON.stringify(message.reference) : null,
     created_at: createdAt,
+    // " a b ", so that one uid is found with a plain substring search for " a ".
+    mentions: message.mentions?.length ? ` ${message.mentions.join(' ')} ` : null,
   };
 }
 

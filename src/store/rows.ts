@@ -109,7 +109,9 @@ export function toStreamEvent(row: StreamRow): StreamEvent {
     case 'message':
       return { id, kind: 'message', message: toMessage(row) };
     case 'received':
-      return { id, kind: 'received', data };
+    case 'read':
+    case 'conversation':
+      return { id, kind: row.kind, data } as StreamEvent;
     case 'revoke':
     case 'focus':
       return { id, kind: row.kind, mid: Number(row.event_mid), channelType: row.channel_type as ChannelType, data };

@@ -1,5 +1,8 @@
 import type {
   CommittedEvent,
+  ConversationEventData,
+  ConversationKey,
+  ConversationState,
   DisbandEventData,
   FocusEventData,
   Group,
@@ -9,6 +12,7 @@ import type {
   MembershipEventData,
   MuteTimeEventData,
   OutgoingMessage,
+  ReadEventData,
   ReceivedEventData,
   RevokeEventData,
   RoleEventData,
@@ -62,8 +66,45 @@ interface EventOf<K extends string, D> {
 /** An event about a message; `groupId` is set for a group message's events. */
 export type NewMessageEvent = (EventOf<'revoke', RevokeEventData> | EventOf<'focus', FocusEventData>) & { mid: number; groupId?: number };
 
-/** An event of one user's stream that concerns no message and no group: a delivery receipt. */
-export type NewUserEvent = EventOf<'received', ReceivedEventData>;
+/** An event of users' streams that is no group's: a delivery receipt, a read receipt, a conversation's settings. */
+export type NewUserEvent = EventOf<'received', ReceivedEventData> | EventOf<'read', ReadEventData> | EventOf<'conversation', ConversationEventData>;
+
+/** A conversation as a user's list shows it (API.md §9), counted from the messages as of the read. */
+export interface ConversationSummary extends ConversationState {
+  /** The id of its newest message, revoked ones included; for a group at least the user's join. */
+  activity: number;
+  /** The stream id of its last change for the user: the row's, or for a group its newest event. */
+  lastId: number;
+  /** Private only: the peer's read position. */
+  peerReadMid?: number;
+  unread: number;
+  mentions: number;
+  /** The newest message the user can see that is not revoked. */
+  lastMessage?: StoredMessage;
+}
+
+/** Where a page of a conversation list ends, in its order: pinned first, then activity, then type and target. */
+export interface ConversationCursor {
+  pinned: boolean;
+  activity: number;
+  channelType: number;
+  targetId: string;
+}
+
+export interface ConversationQuery {
+  /** Only conversations whose lastId is after this. */
+  since?: number;
+  /** Only conversations after this one in the list's order. */
+  after?: ConversationCursor;
+  limit: number;
+}
+
+/** A current member of a group and how far they have read it. */
+export interface MemberReadPosition {
+  uid: string;
+  joinedId: number;
+  readMid: number;
+}
 
 export type NewGroupEvent = (
   | EventOf<'join' | 'leave', MembershipEventData>
@@ -129,6 +170,14 @@ export interface Store extends Reads {
   privateHistory(uidA: string, uidB: string, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
   /** A group's messages with fromId <= mid < beforeId (or the newest), newest first; revoked ones left out. */
   groupHistory(groupId: number, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
+  /** The messages of those ids that exist, in no particular order. */
+  getMessages(mids: number[]): Promise<StoredMessage[]>;
+  /** A page of the user's conversations (API.md §9): private peers and the groups they are in now. */
+  listConversations(uid: string, query: ConversationQuery): Promise<ConversationSummary[]>;
+  /** Unread messages over all the user's conversations, muted ones left out. */
+  totalUnread(uid: string): Promise<number>;
+  /** The group's current members with their read positions (0 for none). */
+  groupReadPositions(groupId: number): Promise<MemberReadPosition[]>;
   /** The current members, owner first, then admins, then by join. */
   listMembers(groupId: number): Promise<Membership[]>;
   /** For each group: its owner's membership, the user's (if a member), and how many admins and muted members it has. */
@@ -169,6 +218,14 @@ export interface WriteTransaction extends Reads {
    * returns those it marked.
    */
   markDelivered(receiverId: string, mids: number[], at: number): Promise<Array<{ mid: number; senderId: string }>>;
+  /** The user's read position and settings of a conversation, if anything was ever kept of it. */
+  getConversationState(key: ConversationKey): Promise<ConversationState | undefined>;
+  /** Keeps a conversation's read position and settings (the private newest message stays the write path's). */
+  saveConversationState(state: ConversationState): Promise<void>;
+  /** Records a change of these conversations at stream id `changedId` (for lists asked `since`). */
+  touchConversations(keys: ConversationKey[], changedId: number): Promise<void>;
+  /** Messages from others in the conversation with mid > afterMid, not revoked. */
+  countUnread(key: ConversationKey, afterMid: number): Promise<number>;
   /** Appends a message event under a new id: to `recipients` (private) or to the group's timeline. */
   appendMessageEvent(event: NewMessageEvent, recipients: string[]): Promise<number>;
   /** Appends an event under a new id to the streams of `recipients`; returns the id. */

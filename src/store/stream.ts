@@ -3,7 +3,7 @@
  * ones) and reading a user's stream, their inbox merged with the events of each of their stays in groups.
  */
 import type { Knex } from 'knex';
-import type { CommittedEvent, StreamEvent } from '../domain.js';
+import { ChannelType, type CommittedEvent, type StreamEvent } from '../domain.js';
 import { committedEvent } from './committed-events.js';
 import { MESSAGE_COLUMNS, chunks, toStreamEvent, type StreamRow } from './rows.js';
 
@@ -126,12 +126,13 @@ export async function lastEventId(db: Knex): Promise<number> {
  *
  * The parties of a private event are those its inbox rows name, found from the event itself (inbox is keyed by
  * user, not by event): both parties of a private message, or of the message a revoke or mark is about, and for a
- * delivery receipt the sender of the messages it lists. A test compares this with what the write path announced.
+ * delivery receipt the sender of the messages it lists, for a read its reader and a private peer, for a
+ * conversation's settings their owner. A test compares this with what the write path announced.
  */
 export async function readCommitted(db: Knex, afterId: number, lastId: number, limit: number): Promise<CommittedEvent[] | undefined> {
-  const rows: StreamRow[] = await db('events as e')
+  const rows: Array<StreamRow & { actor: string }> = await db('events as e')
     .leftJoin('messages as m', 'm.mid', 'e.mid')
-    .select('e.id', 'e.kind', 'e.mid as event_mid', 'e.group_id', 'e.data', ...MESSAGE_COLUMNS)
+    .select('e.id', 'e.kind', 'e.mid as event_mid', 'e.group_id', 'e.data', 'e.actor', ...MESSAGE_COLUMNS)
     .where('e.id', '>', afterId)
     .andWhere('e.id', '<=', lastId)
     .orderBy('e.id')
@@ -146,9 +147,23 @@ export async function readCommitted(db: Knex, afterId: number, lastId: number, l
   }
   return events.map(({ row, event }) => {
     const isPrivate = row.group_id === null;
-    const parties = event.kind === 'received' ? [senders.get(event.data.mids[0]!)!] : isPrivate && row.sender_id ? [row.sender_id, row.target_id] : [];
+    const parties = partiesOf(event, row, senders);
     // The group of a group message's revoke or mark; a group message and group events route by their own.
     const groupId = isPrivate || event.kind === 'message' ? undefined : Number(row.group_id);
     return committedEvent(event, [...new Set(parties)], groupId);
   });
+}
+
+/** The users a private event's inbox rows name (see readCommitted). */
+function partiesOf(event: StreamEvent, row: StreamRow & { actor: string }, senders: Map<number, string>): string[] {
+  switch (event.kind) {
+    case 'received':
+      return [senders.get(event.data.mids[0]!)!];
+    case 'read':
+      return event.data.channelType === ChannelType.ToUser ? [row.actor, event.data.targetId] : [row.actor];
+    case 'conversation':
+      return [row.actor];
+    default:
+      return row.group_id === null && row.sender_id ? [row.sender_id, row.target_id] : [];
+  }
 }

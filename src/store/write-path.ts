@@ -7,6 +7,8 @@
 import type { Knex } from 'knex';
 import {
   ChannelType,
+  type ConversationKey,
+  type ConversationState,
   type CommittedBatch,
   type CommittedEvent,
   type Group,
@@ -17,6 +19,7 @@ import {
 } from '../domain.js';
 import { AppError } from '../errors.js';
 import type { BatchTransaction } from './group-commit.js';
+import * as conversations from './conversations.js';
 import * as groups from './groups.js';
 import * as messages from './messages.js';
 import { preparedStatements, type SqliteConnection } from './sqlite-statements.js';
@@ -121,6 +124,22 @@ export class KnexWriteTransaction implements WriteTransaction {
     return messages.countFocusMarks(this.w.trx, mid);
   }
 
+  getConversationState(key: ConversationKey): Promise<ConversationState | undefined> {
+    return conversations.getConversationState(this.w.trx, key);
+  }
+
+  saveConversationState(state: ConversationState): Promise<void> {
+    return conversations.saveConversationState(this.w.trx, state);
+  }
+
+  touchConversations(keys: ConversationKey[], changedId: number): Promise<void> {
+    return conversations.touchConversations(this.w.trx, keys, changedId);
+  }
+
+  countUnread(key: ConversationKey, afterMid: number): Promise<number> {
+    return conversations.countUnread(this.w.trx, key, afterMid);
+  }
+
   markDelivered(receiverId: string, mids: number[], at: number): Promise<Array<{ mid: number; senderId: string }>> {
     return messages.markDelivered(this.w.trx, receiverId, mids, at);
   }
@@ -135,7 +154,7 @@ export class KnexWriteTransaction implements WriteTransaction {
 
   async appendUserEvent(event: NewUserEvent, recipients: string[]): Promise<number> {
     const id = await appendEvent(this.w, event, recipients);
-    this.committed.push(committedEvent({ id, kind: event.kind, data: event.data }, recipients));
+    this.committed.push(committedEvent({ id, kind: event.kind, data: event.data } as StreamEvent, recipients));
     return id;
   }
 

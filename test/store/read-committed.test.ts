@@ -52,6 +52,12 @@ describeOnEngines('reading committed events back (an instance that missed their 
         [],
       );
       await tx.appendUserEvent({ kind: 'received', actor: 'alice', data: { peer: 'alice', mids: [kept.mid], time: now }, createdAt: now }, ['bob']);
+      const privateRead = { channelType: ChannelType.ToUser, targetId: 'bob', uid: 'alice', logId: kept.mid, time: now };
+      await tx.appendUserEvent({ kind: 'read', actor: 'alice', data: privateRead, createdAt: now }, ['alice', 'bob']);
+      const groupRead = { channelType: ChannelType.ToGroup, targetId: String(group.id), uid: 'carol', logId: inGroup.mid, time: now };
+      await tx.appendUserEvent({ kind: 'read', actor: 'carol', data: groupRead, createdAt: now }, ['carol']);
+      const muted = { channelType: ChannelType.ToGroup, targetId: String(group.id), muted: true, pinned: false, time: now };
+      await tx.appendUserEvent({ kind: 'conversation', actor: 'bob', data: muted, createdAt: now }, ['bob']);
       const leftId = await tx.appendGroupEvent({ kind: 'leave', groupId: group.id, actor: 'alice', data: { uids: ['carol'], time: now }, createdAt: now });
       await tx.closeMemberships(group.id, leftId, ['carol']);
     });
@@ -62,7 +68,7 @@ describeOnEngines('reading committed events back (an instance that missed their 
     assert.deepEqual(readBack?.map(routing), announced.map(routing));
     assert.deepEqual(
       readBack?.map((event) => event.event?.kind),
-      ['message', 'join', 'message', 'revoke', 'focus', 'received', 'leave'],
+      ['message', 'join', 'message', 'revoke', 'focus', 'received', 'read', 'read', 'conversation', 'leave'],
     );
   });
 
