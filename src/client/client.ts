@@ -10,6 +10,9 @@ import { subscribe, type SubscribeOptions, type Subscription, type WebSocketCons
 import { joinUrl, postEnvelope, resolveToken, type FetchLike, type TokenSource } from './transport.js';
 import type {
   ChannelType,
+  ConversationSettingsRequest,
+  ConversationsPage,
+  ConversationsRequest,
   CreateGroupRequest,
   GroupDetails,
   FocusResult,
@@ -25,6 +28,10 @@ import type {
   InviteResult,
   PushMessage,
   PushResult,
+  ReadRequest,
+  ReadResult,
+  ReadStatusRequest,
+  ReadStatusResult,
   RemoveResult,
   SyncPage,
   SyncRequest,
@@ -113,6 +120,35 @@ export class ChatlogClient {
   /** Marks someone else's message; resolves with how many users have marked it. */
   focus(logId: Id, type: ChannelType = 0): Promise<FocusResult> {
     return this.call<FocusResult>('/app/record/focus', { type, logId });
+  }
+
+  // Conversations, unread counts and receipts (API.md §9).
+
+  /**
+   * One page of the caller's conversations, pinned first, then newest activity first; keep calling with
+   * `cursor = next_cursor` while it is not null. Pass an answer's `position` as `since` later to get only the
+   * conversations that changed after it.
+   */
+  conversations(request: ConversationsRequest): Promise<ConversationsPage> {
+    return this.call<ConversationsPage>('/app/record/conversations', request);
+  }
+
+  /**
+   * Moves the caller's read position in a conversation forward to `logId` (never back: an older one changes
+   * nothing); resolves with the conversation's unread count after the move.
+   */
+  markRead(request: ReadRequest): Promise<ReadResult> {
+    return this.call<ReadResult>('/app/record/read', request);
+  }
+
+  /** How many of a group's members have read each of `logIds` (and who, with `members: true`), in request order. */
+  readStatus(request: ReadStatusRequest): Promise<ReadStatusResult> {
+    return this.call<ReadStatusResult>('/app/record/read-status', request);
+  }
+
+  /** Mutes or pins a conversation (at least one of the two); the caller's devices get a `conversation` event. */
+  async conversationSettings(request: ConversationSettingsRequest): Promise<void> {
+    await this.call('/app/record/conversation-settings', request);
   }
 
   // Groups (API.md §5), at dtalk's paths.

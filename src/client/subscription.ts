@@ -6,8 +6,14 @@
  * `since = that id`, so the server replays what was missed and then goes live with no gap; any frame whose id is
  * not above the last delivered one is dropped, so even a server or proxy that repeated itself could not cause a
  * duplicate. Without a starting `since`, the first `ready` frame supplies the position to resume from.
+ *
+ * With `ackDelivered`, it also tells the server which events reached this device (`{"type":"ack","id":N}`),
+ * which is what gives the senders of private messages their `delivered` receipts (API.md §9). The server counts
+ * an ack for what the same socket sent, so a reconnection then starts from the last event acknowledged rather
+ * than the last delivered: the few events a dropped socket had not acknowledged come again, are dropped as
+ * repeats, and are acknowledged on the new socket.
  */
-import { EVENT_FRAME_TYPES, type ChatlogEvent, type ServerFrame } from '../contract/index.js';
+import { EVENT_FRAME_TYPES, type ChatlogEvent, type ClientFrame, type ServerFrame } from '../contract/index.js';
 
 /**
  * An event handler property. Declared through a method so that its parameter is checked bivariantly: the browser's
@@ -58,12 +64,27 @@ export interface SubscribeOptions {
   maxDelayMs?: number;
   /** How often to send {"type":"ping"}: idle proxies drop silent sockets. */
   pingIntervalMs?: number;
+  /**
+   * Acknowledge the events to the server once `onEvent` has returned (or thrown) for them: a
+   * `{"type":"ack","id":N}` frame with the highest id the socket brought, at most one every `ackIntervalMs`, so a
+   * burst or a replay costs one frame. The server takes N to mean "this socket received every event up to N" and
+   * tells the senders of the private messages among them (the `delivered` event). close() sends the ack that is
+   * due before closing; after a drop, the reconnection resumes from the last acknowledged event (see above), so
+   * none goes unacknowledged. Default false: a subscriber that is not a user's device (a bot, a mirror, a test)
+   * should not tick messages as delivered.
+   */
+  ackDelivered?: boolean;
+  /** The most one ack frame waits for more events to cover (default 200). */
+  ackIntervalMs?: number;
 }
 
 export interface Subscription {
   /** Stops for good: closes the socket and cancels any pending reconnection. */
   close(): void;
-  /** The id of the last event delivered (or the position from `ready`); the `since` of the next connection. */
+  /**
+   * The id of the last event delivered (or the position from `ready`): the `since` of the next connection, or
+   * with `ackDelivered` the id of the last event acknowledged when that is older.
+   */
   readonly lastId: number | undefined;
 }
 
@@ -82,7 +103,7 @@ export interface SubscriptionDeps {
   tokenRefreshes: boolean;
 }
 
-const DEFAULTS = { minDelayMs: 500, maxDelayMs: 30_000, pingIntervalMs: 25_000 };
+const DEFAULTS = { minDelayMs: 500, maxDelayMs: 30_000, pingIntervalMs: 25_000, ackIntervalMs: 200 };
 
 /** The server answers pings within a period; a socket silent for this many periods is taken as dead. */
 const SILENT_PERIODS = 2.5;
@@ -94,6 +115,7 @@ export function subscribe(deps: SubscriptionDeps, options: SubscribeOptions): Su
   const minDelay = options.minDelayMs ?? DEFAULTS.minDelayMs;
   const maxDelay = Math.max(minDelay, options.maxDelayMs ?? DEFAULTS.maxDelayMs);
   const pingInterval = options.pingIntervalMs ?? DEFAULTS.pingIntervalMs;
+  const ackInterval = options.ackIntervalMs ?? DEFAULTS.ackIntervalMs;
 
   let lastId = options.since;
   let stopped = false;
@@ -103,6 +125,11 @@ export function subscribe(deps: SubscriptionDeps, options: SubscribeOptions): Su
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let pingTimer: ReturnType<typeof setInterval> | undefined;
   let connectTimer: ReturnType<typeof setTimeout> | undefined;
+  /** With ackDelivered: the highest event id the current socket brought and has not acknowledged yet. */
+  let ackDue: number | undefined;
+  let ackTimer: ReturnType<typeof setTimeout> | undefined;
+  /** With ackDelivered: every event up to this id was acknowledged (or was before the subscription began). */
+  let ackedThrough = options.since;
 
   const report = (error: unknown, fatal = false) => {
     try {
@@ -112,10 +139,31 @@ export function subscribe(deps: SubscriptionDeps, options: SubscribeOptions): Su
     }
   };
 
+  /** Ends a socket's timers; an ack it still owed is dropped, the next socket gets those events again. */
   const stopTimers = () => {
     clearInterval(pingTimer);
     clearTimeout(connectTimer);
-    pingTimer = connectTimer = undefined;
+    clearTimeout(ackTimer);
+    pingTimer = connectTimer = ackTimer = undefined;
+    ackDue = undefined;
+  };
+
+  /** Sends the current socket the ack that is due. */
+  const flushAck = () => {
+    clearTimeout(ackTimer);
+    ackTimer = undefined;
+    if (ackDue === undefined || socket?.readyState !== OPEN) return;
+    const frame: ClientFrame = { type: 'ack', id: ackDue };
+    socket.send(JSON.stringify(frame));
+    if (ackedThrough === undefined || ackDue > ackedThrough) ackedThrough = ackDue;
+    ackDue = undefined;
+  };
+
+  /** The current socket brought event `id` (new or a repeat): it is to be acknowledged, on this socket. */
+  const received = (id: number) => {
+    if (!options.ackDelivered) return;
+    if (ackDue === undefined || id > ackDue) ackDue = id;
+    ackTimer ??= setTimeout(flushAck, ackInterval);
   };
 
   const connect = async () => {
@@ -131,7 +179,8 @@ export function subscribe(deps: SubscriptionDeps, options: SubscribeOptions): Su
     const url = new URL(deps.url);
     // Browsers cannot set headers on a WebSocket, so the token travels in the query (API.md §6) everywhere.
     url.searchParams.set('token', token);
-    if (lastId !== undefined) url.searchParams.set('since', String(lastId));
+    const since = options.ackDelivered && ackedThrough !== undefined && lastId !== undefined ? Math.min(ackedThrough, lastId) : lastId;
+    if (since !== undefined) url.searchParams.set('since', String(since));
 
     let ws: WebSocketLike;
     try {
@@ -188,6 +237,8 @@ export function subscribe(deps: SubscriptionDeps, options: SubscribeOptions): Su
       failures = 0;
       // Without since, ready is the position live events start after. With since, it is at most lastId.
       if (lastId === undefined || frame.id > lastId) lastId = frame.id;
+      // Without since, nothing before the first position is this subscription's to acknowledge.
+      ackedThrough ??= frame.id;
       try {
         options.onReady?.(frame.id);
       } catch (err) {
@@ -199,15 +250,18 @@ export function subscribe(deps: SubscriptionDeps, options: SubscribeOptions): Su
     if (frame.type === 'error') return report(new Error(`the server refused a frame: ${frame.message}`));
     const id = (frame as { id?: unknown }).id;
     if (typeof id !== 'number') return;
-    if (lastId !== undefined && id <= lastId) return; // already delivered
+    if (lastId !== undefined && id <= lastId) return received(id); // already delivered: acknowledged all the same
     lastId = id;
     // Anything else with an id is from a newer server and is skipped.
-    if (!EVENT_FRAME_TYPES.has(frame.type as ChatlogEvent['type'])) return;
-    try {
-      options.onEvent(frame);
-    } catch (err) {
-      report(err);
+    if (EVENT_FRAME_TYPES.has(frame.type as ChatlogEvent['type'])) {
+      try {
+        options.onEvent(frame);
+      } catch (err) {
+        report(err);
+      }
     }
+    // Handed over (or skipped) either way: it will not be delivered again, so it counts as received.
+    received(id);
   };
 
   /** Gives up on a socket that is stuck (not opening, or silent) without waiting for a close event that may never come. */
@@ -252,6 +306,7 @@ export function subscribe(deps: SubscriptionDeps, options: SubscribeOptions): Su
       if (stopped) return;
       stopped = true;
       clearTimeout(retryTimer);
+      flushAck();
       stopTimers();
       const ws = socket;
       socket = undefined;

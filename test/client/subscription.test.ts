@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { ChatlogClient, type ChatlogEvent, type Subscription } from '../../src/client/index.js';
-import { eventually, fakeFetch, fakeWebSocket } from './fakes.js';
+import { eventually, fakeFetch, fakeWebSocket, type FakeSocket } from './fakes.js';
 
 const message = (id: number) => ({
   type: 'message',
@@ -9,7 +9,16 @@ const message = (id: number) => ({
 });
 
 /** A subscription over a fake WebSocket; `events` collects the ids delivered. */
-function harness(options: { since?: number; token?: string | (() => string); pingIntervalMs?: number; fetchResult?: number } = {}) {
+function harness(
+  options: {
+    since?: number;
+    token?: string | (() => string);
+    pingIntervalMs?: number;
+    fetchResult?: number;
+    ackDelivered?: boolean;
+    ackIntervalMs?: number;
+  } = {},
+) {
   const { WebSocket, sockets } = fakeWebSocket();
   const result = options.fetchResult ?? 0;
   const { fetch, requests } = fakeFetch(() =>
@@ -31,9 +40,17 @@ function harness(options: { since?: number; token?: string | (() => string); pin
     minDelayMs: 10,
     maxDelayMs: 20,
     pingIntervalMs: options.pingIntervalMs,
+    ackDelivered: options.ackDelivered,
+    ackIntervalMs: options.ackIntervalMs,
   });
   return { sockets, events, ids: () => events.map((event) => event.id), ready, errors, disconnects, requests, subscription };
 }
+
+/** The ack frames a socket was sent, as their ids. */
+const acks = (socket: FakeSocket) =>
+  socket.sent.map((data) => JSON.parse(data) as { type: string; id?: number }).flatMap((frame) => (frame.type === 'ack' ? [frame.id] : []));
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('typed client: subscribe (fake WebSocket)', () => {
   const open: Subscription[] = [];
@@ -166,5 +183,112 @@ describe('typed client: subscribe (fake WebSocket)', () => {
     g.subscription.close();
     await new Promise((resolve) => setTimeout(resolve, 50));
     assert.equal(g.sockets.length, 1);
+  });
+
+  it('sends no ack frame unless asked to (ackDelivered)', async () => {
+    const h = harness({ since: 0, ackIntervalMs: 5 });
+    open.push(h.subscription);
+    await eventually(() => h.sockets.length === 1, 'a socket');
+    h.sockets[0]!.open();
+    h.sockets[0]!.receive(message(1));
+    await sleep(30);
+    h.subscription.close();
+    assert.deepEqual(h.ids(), [1]);
+    assert.deepEqual(h.sockets[0]!.sent, []);
+  });
+
+  it('with ackDelivered, acks after onEvent the highest id delivered, one frame per interval for a burst', async () => {
+    const h = harness({ since: 0, ackDelivered: true, ackIntervalMs: 40 });
+    open.push(h.subscription);
+    await eventually(() => h.sockets.length === 1, 'a socket');
+    const socket = h.sockets[0]!;
+    socket.open();
+    for (const id of [1, 2, 3]) socket.receive(message(id));
+    socket.receive({ type: 'read', id: 4, channelType: 0, targetId: 'b', uid: 'b', logId: '3' });
+    socket.receive({ type: 'ready', id: 4 });
+    assert.deepEqual(acks(socket), [], 'not yet: the burst is coalesced');
+    await eventually(() => acks(socket).length === 1, 'the ack of the burst');
+    assert.deepEqual(acks(socket), [4]);
+    assert.deepEqual(JSON.parse(socket.sent[0]!), { type: 'ack', id: 4 });
+
+    socket.receive({ type: 'pong' });
+    await sleep(60);
+    assert.deepEqual(acks(socket), [4], 'control frames are not acked, and nothing new means no frame');
+    socket.receive(message(6));
+    await eventually(() => acks(socket).length === 2, 'the next ack');
+    assert.deepEqual(acks(socket), [4, 6]);
+  });
+
+  it('acks an event onEvent threw on: it was handed over and is not delivered again', async () => {
+    const { WebSocket, sockets } = fakeWebSocket();
+    const client = new ChatlogClient({ baseUrl: 'http://h', token: 'tok', WebSocket, fetch: fakeFetch(() => ({ status: 500, body: '' })).fetch });
+    const subscription = client.subscribe({
+      since: 0,
+      ackDelivered: true,
+      ackIntervalMs: 5,
+      onEvent: () => {
+        throw new Error('bug in the app');
+      },
+      onError: () => undefined,
+    });
+    open.push(subscription);
+    await eventually(() => sockets.length === 1, 'a socket');
+    sockets[0]!.open();
+    sockets[0]!.receive(message(7));
+    await eventually(() => acks(sockets[0]!).length === 1, 'the ack');
+    assert.deepEqual(acks(sockets[0]!), [7]);
+  });
+
+  it('with ackDelivered, reconnects from the last acknowledged event, acking on the new socket what the old one had not', async () => {
+    const h = harness({ since: 0, ackDelivered: true, ackIntervalMs: 20 });
+    open.push(h.subscription);
+    await eventually(() => h.sockets.length === 1, 'a socket');
+    const first = h.sockets[0]!;
+    first.open();
+    first.receive(message(3));
+    await eventually(() => acks(first).length === 1, 'the first ack');
+    first.receive(message(5));
+    first.receive(message(6));
+    first.drop(1006); // before 5 and 6 were acknowledged
+    await eventually(() => h.sockets.length === 2, 'a reconnection');
+    const second = h.sockets[1]!;
+    assert.equal(second.url.searchParams.get('since'), '3', 'from the acknowledged position, not the delivered one');
+    assert.equal(h.subscription.lastId, 6);
+    second.open();
+    // The server sends again what the old socket had not acknowledged: no duplicate, but an ack on this socket.
+    second.receive(message(5));
+    second.receive(message(6));
+    second.receive({ type: 'ready', id: 6 });
+    second.receive(message(7));
+    await eventually(() => acks(second).length === 1, 'the ack on the new socket');
+    assert.deepEqual(acks(first), [3]);
+    assert.deepEqual(acks(second), [7]);
+    assert.deepEqual(h.ids(), [3, 5, 6, 7]);
+
+    second.drop(1006);
+    await eventually(() => h.sockets.length === 3, 'another reconnection');
+    assert.equal(h.sockets[2]!.url.searchParams.get('since'), '7', 'all acknowledged: from the last delivered');
+  });
+
+  it('without ackDelivered, reconnects from the last delivered event whatever was acknowledged', async () => {
+    const h = harness({ since: 0 });
+    open.push(h.subscription);
+    await eventually(() => h.sockets.length === 1, 'a socket');
+    h.sockets[0]!.open();
+    h.sockets[0]!.receive(message(4));
+    h.sockets[0]!.drop(1006);
+    await eventually(() => h.sockets.length === 2, 'a reconnection');
+    assert.equal(h.sockets[1]!.url.searchParams.get('since'), '4');
+  });
+
+  it('close() sends the ack that is due before closing the socket', async () => {
+    const h = harness({ since: 0, ackDelivered: true, ackIntervalMs: 10_000 });
+    await eventually(() => h.sockets.length === 1, 'a socket');
+    const socket = h.sockets[0]!;
+    socket.open();
+    socket.receive(message(9));
+    h.subscription.close();
+    assert.deepEqual(acks(socket), [9]);
+    assert.equal(socket.closedWith?.code, 1000);
   });
 });

@@ -119,6 +119,96 @@ describe('demo page in headless Chromium', function () {
     assert.deepEqual(problems, []);
   });
 
+  /** A conversation in the list of `page`: `0:<peer>` or `1:<group id>`. */
+  const conversation = (page: Page, key: string) => page.locator(`.conversation[data-key="${key}"]`);
+  /** The receipt under the message with that logId. */
+  const receipt = (page: Page, logId: string, state: string) => page.locator(`.message[data-log-id="${logId}"] .receipt[data-state="${state}"]`);
+
+  it('lists conversations with unread badges, reads one when it is opened, and shows its sender the receipts', async () => {
+    const nina = await signIn('nina');
+    const omar = await signIn('omar');
+
+    await send(nina, 'user', 'omar', 'are you there?');
+    const first = await logIdOf(nina, 'are you there?');
+    const withNina = conversation(omar, '0:nina');
+    await withNina.locator('.badge', { hasText: '1' }).waitFor();
+    await omar.locator('#total-unread', { hasText: '1' }).waitFor();
+    assert.equal(await withNina.locator('.preview').textContent(), 'nina: are you there?');
+    await conversation(nina, '0:omar').locator('.preview', { hasText: 'you: are you there?' }).waitFor();
+    assert.equal(await conversation(nina, '0:omar').locator('.badge').isHidden(), true, "one's own messages are never unread");
+    // omar's tab acknowledges what it receives (ackDelivered): delivered, not read.
+    await receipt(nina, first, 'delivered').waitFor();
+    assert.equal(await nina.textContent(`.message[data-log-id="${first}"] .receipt`), 'delivered');
+
+    await withNina.locator('button.open-conversation').click();
+    assert.equal(await omar.inputValue('#target'), 'nina', 'opening a conversation points the send form at it');
+    await withNina.locator('.badge').waitFor({ state: 'hidden' });
+    await omar.locator('#total-unread').waitFor({ state: 'hidden' });
+    await receipt(nina, first, 'read').waitFor();
+    assert.equal(await nina.textContent(`.message[data-log-id="${first}"] .receipt`), 'read');
+
+    // While it is open, what arrives in it is read as it comes.
+    await send(nina, 'user', 'omar', 'still there?');
+    const second = await logIdOf(omar, 'still there?');
+    await receipt(nina, second, 'read').waitFor();
+    assert.equal(await withNina.locator('.badge').isHidden(), true);
+
+    // Another conversation keeps its badge, and is not shown in the open one.
+    const pia = await signIn('pia');
+    await send(pia, 'user', 'omar', 'hi from pia');
+    await conversation(omar, '0:pia').locator('.badge', { hasText: '1' }).waitFor();
+    assert.equal(await omar.locator('.message', { hasText: 'hi from pia' }).isHidden(), true, 'the feed shows the open conversation only');
+    assert.deepEqual(
+      await omar.locator('.conversation').evaluateAll((items) => items.map((item) => item.getAttribute('data-key'))),
+      ['0:pia', '0:nina'],
+      'newest activity first',
+    );
+
+    // Muted: the badge stays, the total leaves it out.
+    await omar.click('#show-all');
+    await omar.locator('.message', { hasText: 'hi from pia' }).waitFor();
+    await conversation(omar, '0:pia').locator('button.mute').click();
+    await omar.locator('.conversation.muted[data-key="0:pia"]').waitFor();
+    await omar.locator('#total-unread').waitFor({ state: 'hidden' });
+    assert.equal(await conversation(omar, '0:pia').locator('.badge').textContent(), '1');
+
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await omar.screenshot({ path: `${SCREENSHOT_DIR}/demo-conversations.png`, fullPage: true });
+    await nina.screenshot({ path: `${SCREENSHOT_DIR}/demo-receipts.png`, fullPage: true });
+    await Promise.all([nina, omar, pia].map((page) => page.context().close()));
+    assert.deepEqual(problems, []);
+  });
+
+  it('shows "read by N" under one\'s own group messages as members open the group', async () => {
+    const rita = await signIn('rita');
+    const sam = await signIn('sam');
+    await rita.fill('#group-name', 'book club');
+    await rita.fill('#group-members', 'sam, tom');
+    await rita.click('#group-form button[type="submit"]');
+    await rita.click('#groups button >> text=book club');
+    const groupId = await rita.inputValue('#target');
+    await rita.fill('#text', 'chapter one tonight?');
+    await rita.click('#send');
+    const asked = await logIdOf(rita, 'chapter one tonight?');
+
+    const club = conversation(sam, `1:${groupId}`);
+    await club.locator('.badge').waitFor();
+    assert.equal(await club.locator('.title').textContent(), '#book club');
+    assert.equal(await rita.locator(`.message[data-log-id="${asked}"] .receipt`).isHidden(), true, 'nobody read it yet');
+
+    await club.locator('button.open-conversation').click();
+    await club.locator('.badge').waitFor({ state: 'hidden' });
+    // tom never opens it: one of the two.
+    const readBy = rita.locator(`.message[data-log-id="${asked}"] .receipt`, { hasText: 'read by 1' });
+    await readBy.waitFor();
+    assert.match((await readBy.getAttribute('title'))!, /of the 2 other members/);
+
+    mkdirSync(SCREENSHOT_DIR, { recursive: true });
+    await rita.screenshot({ path: `${SCREENSHOT_DIR}/demo-read-by.png`, fullPage: true });
+    await Promise.all([rita, sam].map((page) => page.context().close()));
+    assert.deepEqual(problems, []);
+  });
+
   it("signs in with a pasted token and refuses a bad one with the server's message", async () => {
     const context = await browser!.newContext();
     const page = await context.newPage();
