@@ -85,7 +85,8 @@ export async function groupReadPositions(db: Knex, groupId: number): Promise<Mem
 
 /**
  * Every conversation of the user as a row to order and count by: their private rows, and their current stays in
- * groups with the group's newest message and event (index probes) and the row they may have for it. `read_from`
+ * groups with the group's newest message and event (index probes; a revoke or mark of a message from before
+ * their stay is not theirs, as their stream leaves it out) and the row they may have for it. `read_from`
  * is where unread messages start: the read position, in a group at least the join; `window_from` where what
  * they may see starts.
  */
@@ -102,7 +103,8 @@ function headsSql(db: Knex): string {
       ${greatest}(g.joined_id, coalesce(gs.read_mid, 0)),
       coalesce(gs.read_mid, 0),
       coalesce(gs.changed_id, 0),
-      ${greatest}(coalesce(gs.changed_id, 0), coalesce((select max(e.id) from events e where e.group_id = g.group_id), 0)),
+      ${greatest}(coalesce(gs.changed_id, 0), coalesce((select max(e.id) from events e
+        where e.group_id = g.group_id and (e.mid is null or e.mid > g.joined_id)), 0)),
       coalesce(gs.muted, :no), coalesce(gs.pinned, :no), g.joined_id
     from (
       select ms.group_id, ms.joined_id, cast(ms.group_id as text) as target_id, 'g:' || cast(ms.group_id as text) as conversation
