@@ -1,11 +1,12 @@
 import type { Knex } from 'knex';
 
 /**
- * Conversations (API.md §9). Unread counts are counted from the messages themselves, never kept as a second number
- * that could drift: a conversation's row holds only what the log cannot say at once, the caller's read position,
- * settings, and for a private conversation its newest message (so that a list of thousands of them is ordered
- * and skips counting where nothing is new without probing each). A group message writes no member's row: a
- * group's newest message comes from its messages, a member's read position defaults to their join.
+ * Conversations (API.md §9). A conversation's row holds what the log cannot say at once: the user's read position
+ * and settings, and for a private conversation its newest message and unread count, so that a list of thousands
+ * is read in its order from an index and its total from the few rows with something unread. The count is written
+ * in the same statement as the message that changes it (and recounted from the messages at every read), never
+ * later or elsewhere, so it cannot drift from them; a randomized test recounts it. A group message writes no
+ * member's row: a group's newest message and its members' unread counts come from its messages.
  */
 export async function up(knex: Knex): Promise<void> {
   await knex.schema.createTable('conversation_states', (t) => {
@@ -22,8 +23,15 @@ export async function up(knex: Knex): Promise<void> {
     t.bigInteger('changed_id').notNullable().defaultTo(0);
     t.boolean('muted').notNullable().defaultTo(false);
     t.boolean('pinned').notNullable().defaultTo(false);
+    // Private only: messages from the peer after read_mid, not revoked.
+    t.integer('unread').notNullable().defaultTo(0);
     t.primary(['uid', 'channel_type', 'target_id']);
+    // The list's order (pinned, then newest), read backwards; and its changes after a position.
+    t.index(['uid', 'channel_type', 'pinned', 'last_mid', 'target_id'], 'conversation_states_order');
+    t.index(['uid', 'changed_id'], 'conversation_states_changes');
   });
+  // The total badge sums only the rows with something unread.
+  await knex.raw('create index conversation_states_unread on conversation_states (uid, muted, unread) where unread > 0');
   await knex.schema.alterTable('messages', (t) => {
     // The uids a text message mentions, as " a b " (uids have no whitespace), null for none.
     t.text('mentions');

@@ -96,7 +96,10 @@ export class MessageService {
         audience.recipients,
       );
       // Both parties' lists change (the last message, the receiver's unread count); a group's do by its own events.
-      if (audience.groupId === undefined) await tx.touchConversations(privateConversationsOf(message), id);
+      if (audience.groupId === undefined) {
+        await tx.uncountRevoked({ uid: message.targetId, channelType: ChannelType.ToUser, targetId: message.senderId }, message.mid);
+        await tx.touchConversations(privateConversationsOf(message), id);
+      }
     });
   }
 

@@ -1,8 +1,9 @@
 /**
- * Users' conversations (API.md §9): read positions and settings, and the conversation list, whose unread counts
- * are counted from the messages at each read, never kept as numbers of their own that could drift from them.
- * Counting stays cheap because it starts at the read position and is skipped where the newest message is not
- * past it: a user with thousands of conversations that are read costs one index scan of their rows.
+ * Users' conversations (API.md §9): read positions and settings, and the conversation list. A private row keeps its
+ * newest message and unread count, written in the same statement as each message (messages.ts) and recounted from
+ * the messages at every read and revoke here, so a list of thousands is read in order from an index and its total
+ * from the rows with something unread. A group's counts are counted from its messages, from each member's read
+ * position on: a group send writes no member's row.
  */
 import type { Knex } from 'knex';
 import { ChannelType, type ConversationKey, type ConversationState } from '../domain.js';
@@ -43,6 +44,7 @@ export async function getConversationState(db: Knex, key: ConversationKey): Prom
   return row && toState(row);
 }
 
+/** Keeps a read position and settings; a private row's unread count is recounted from its messages. */
 export async function saveConversationState(db: Knex, state: ConversationState): Promise<void> {
   const row = {
     ...keyWhere(state),
@@ -53,12 +55,22 @@ export async function saveConversationState(db: Knex, state: ConversationState):
     pinned: state.pinned,
   };
   await db('conversation_states').insert(row).onConflict(['uid', 'channel_type', 'target_id']).merge(['read_mid', 'changed_id', 'muted', 'pinned']);
+  if (state.channelType === ChannelType.ToUser) {
+    await db('conversation_states')
+      .where(keyWhere(state))
+      .update({ unread: await countUnread(db, state, state.readMid) });
+  }
 }
 
 export async function touchConversations(db: Knex, keys: ConversationKey[], changedId: number): Promise<void> {
   for (const key of keys) {
     await db('conversation_states').where(keyWhere(key)).andWhere('changed_id', '<', changedId).update({ changed_id: changedId });
   }
+}
+
+/** A private message was revoked: one unread fewer for its receiver, had they not read it yet. */
+export async function uncountRevoked(db: Knex, receiver: ConversationKey, mid: number): Promise<void> {
+  await db('conversation_states').where(keyWhere(receiver)).andWhere('read_mid', '<', mid).decrement('unread', 1);
 }
 
 export async function countUnread(db: Knex, key: ConversationKey, afterMid: number): Promise<number> {
@@ -83,29 +95,24 @@ export async function groupReadPositions(db: Knex, groupId: number): Promise<Mem
   return rows.map((row) => ({ uid: row.uid, joinedId: Number(row.joined_id), readMid: Number(row.read_mid ?? 0) }));
 }
 
+const greatestOf = (db: Knex) => (isPostgres(db) ? 'greatest' : 'max');
+
 /**
- * Every conversation of the user as a row to order and count by: their private rows, and their current stays in
- * groups with the group's newest message and event (index probes; a revoke or mark of a message from before
- * their stay is not theirs, as their stream leaves it out) and the row they may have for it. `read_from`
- * is where unread messages start: the read position, in a group at least the join; `window_from` where what
- * they may see starts.
+ * The user's current stays in groups as conversations: the group's newest message and event (index probes; a
+ * revoke or mark of a message from before their stay is not theirs, as their stream leaves it out), and the row
+ * they may have for it. `read_from` is where unread messages start: the read position, at least the join.
  */
-function headsSql(db: Knex): string {
-  const greatest = isPostgres(db) ? 'greatest' : 'max';
+function groupHeadsSql(db: Knex): string {
+  const greatest = greatestOf(db);
   return `
-    select cs.channel_type, cs.target_id, cs.conversation, cs.last_mid as activity, cs.read_mid as read_from, cs.read_mid,
-      cs.changed_id, cs.changed_id as last_id, cs.muted, cs.pinned, 0 as window_from
-    from conversation_states cs
-    where cs.uid = :uid and cs.channel_type = ${ChannelType.ToUser}
-    union all
-    select ${ChannelType.ToGroup}, g.target_id, g.conversation,
-      ${greatest}(g.joined_id, coalesce((select max(m.mid) from messages m where m.conversation = g.conversation), 0)),
-      ${greatest}(g.joined_id, coalesce(gs.read_mid, 0)),
-      coalesce(gs.read_mid, 0),
-      coalesce(gs.changed_id, 0),
+    select ${ChannelType.ToGroup} as channel_type, g.target_id, g.conversation,
+      ${greatest}(g.joined_id, coalesce((select max(m.mid) from messages m where m.conversation = g.conversation), 0)) as activity,
+      ${greatest}(g.joined_id, coalesce(gs.read_mid, 0)) as read_from,
+      coalesce(gs.read_mid, 0) as read_mid,
+      coalesce(gs.changed_id, 0) as changed_id,
       ${greatest}(coalesce(gs.changed_id, 0), coalesce((select max(e.id) from events e
-        where e.group_id = g.group_id and (e.mid is null or e.mid > g.joined_id)), 0)),
-      coalesce(gs.muted, :no), coalesce(gs.pinned, :no), g.joined_id
+        where e.group_id = g.group_id and (e.mid is null or e.mid > g.joined_id)), 0)) as last_id,
+      coalesce(gs.muted, :no) as muted, coalesce(gs.pinned, :no) as pinned, g.joined_id as window_from, 0 as unread
     from (
       select ms.group_id, ms.joined_id, cast(ms.group_id as text) as target_id, 'g:' || cast(ms.group_id as text) as conversation
       from memberships ms where ms.uid = :uid and ms.left_id is null
@@ -113,36 +120,59 @@ function headsSql(db: Knex): string {
     left join conversation_states gs on gs.uid = :uid and gs.channel_type = ${ChannelType.ToGroup} and gs.target_id = g.target_id`;
 }
 
-/** Messages of the head `h` from others after its read position, not revoked: counted only where any is newer. */
-function unreadSql(db: Knex, alias: string, mentionsOnly: boolean): string {
+const PRIVATE_HEAD_COLUMNS = `cs.channel_type, cs.target_id, cs.conversation, cs.last_mid as activity, cs.read_mid as read_from, cs.read_mid,
+  cs.changed_id, cs.changed_id as last_id, cs.muted, cs.pinned, 0 as window_from, cs.unread`;
+
+/** Messages of the head `h` from others after its read position, not revoked (those mentioning the user). */
+function countSql(db: Knex, alias: string, mentionsOnly: boolean): string {
   const position = isPostgres(db) ? 'strpos' : 'instr';
   const mentions = mentionsOnly ? ` and m.mentions is not null and ${position}(m.mentions, :mention) > 0` : '';
-  return `case when ${alias}.activity > ${alias}.read_from then (select count(*) from messages m
-    where m.conversation = ${alias}.conversation and m.mid > ${alias}.read_from and m.sender_id <> :uid and m.revoked_at is null${mentions}) else 0 end`;
+  return `(select count(*) from messages m
+    where m.conversation = ${alias}.conversation and m.mid > ${alias}.read_from and m.sender_id <> :uid and m.revoked_at is null${mentions})`;
 }
 
-const ORDER = (alias: string) => `${alias}.pinned desc, ${alias}.activity desc, ${alias}.channel_type, ${alias}.target_id`;
+/**
+ * The list's order: pinned first, then newest activity, ties broken by type and target, every key descending so
+ * that a page boundary is one row comparison, which the private rows' index (conversation_states_order) answers
+ * by reading only the page.
+ */
+const ORDER = (alias: string) => `${alias}.pinned desc, ${alias}.activity desc, ${alias}.channel_type desc, ${alias}.target_id desc`;
 
 export async function listConversations(db: Knex, uid: string, query: ConversationQuery): Promise<ConversationSummary[]> {
   const bindings: Record<string, unknown> = { uid, no: false, mention: ` ${uid} `, limit: query.limit };
-  const filters: string[] = [];
+  const privateFilters: string[] = [];
+  const groupFilters: string[] = [];
   if (query.since !== undefined) {
-    filters.push('h.last_id > :since');
+    privateFilters.push('cs.changed_id > :since');
+    groupFilters.push('h.last_id > :since');
     bindings.since = query.since;
   }
   if (query.after) {
     const { pinned, activity, channelType, targetId } = query.after;
-    filters.push(`(h.pinned < :cp or (h.pinned = :cp and (h.activity < :ca or (h.activity = :ca and
-      (h.channel_type > :ct or (h.channel_type = :ct and h.target_id > :cid))))))`);
     Object.assign(bindings, { cp: pinned, ca: activity, ct: channelType, cid: targetId });
+    // Private rows are type 0, below any group at the same pinned and activity.
+    privateFilters.push(
+      channelType === ChannelType.ToUser ? '(cs.pinned, cs.last_mid, cs.target_id) < (:cp, :ca, :cid)' : '(cs.pinned, cs.last_mid) <= (:cp, :ca)',
+    );
+    groupFilters.push('(h.pinned, h.activity, h.channel_type, h.target_id) < (:cp, :ca, :ct, :cid)');
   }
-  const where = filters.length === 0 ? '' : `where ${filters.join(' and ')}`;
+  const and = (filters: string[]) => filters.map((filter) => ` and ${filter}`).join('');
+  const where = (filters: string[]) => (filters.length === 0 ? '' : `where ${filters.join(' and ')}`);
   const result: unknown = await db.raw(
-    `with heads as (${headsSql(db)})
-    select p.*, ${unreadSql(db, 'p', false)} as unread, ${unreadSql(db, 'p', true)} as mentions,
+    `with page as (
+      select * from (
+        select * from (select ${PRIVATE_HEAD_COLUMNS} from conversation_states cs
+          where cs.uid = :uid and cs.channel_type = ${ChannelType.ToUser}${and(privateFilters)}
+          order by cs.pinned desc, cs.last_mid desc, cs.target_id desc limit :limit) p
+        union all
+        select * from (${groupHeadsSql(db)}) h ${where(groupFilters)}
+      ) h order by ${ORDER('h')} limit :limit)
+    select p.*,
+      case when p.activity <= p.read_from then 0 when p.channel_type = ${ChannelType.ToUser} then p.unread else ${countSql(db, 'p', false)} end as unread,
+      case when p.activity <= p.read_from then 0 else ${countSql(db, 'p', true)} end as mentions,
       (select max(m.mid) from messages m where m.conversation = p.conversation and m.mid > p.window_from and m.revoked_at is null) as last_visible,
       peer.read_mid as peer_read_mid
-    from (select * from heads h ${where} order by ${ORDER('h')} limit :limit) p
+    from page p
     left join conversation_states peer
       on p.channel_type = ${ChannelType.ToUser} and peer.uid = p.target_id and peer.channel_type = ${ChannelType.ToUser} and peer.target_id = :uid
     order by ${ORDER('p')}`,
@@ -155,7 +185,7 @@ export async function listConversations(db: Knex, uid: string, query: Conversati
         db,
         rows.flatMap((row) => (row.last_visible === null ? [] : [Number(row.last_visible)])),
       )
-    ).map((m) => [m.mid, m]),
+    ).map((message) => [message.mid, message]),
   );
   return rows.map((row) => {
     const lastMessage = row.last_visible === null ? undefined : lastMessages.get(Number(row.last_visible));
@@ -171,9 +201,11 @@ export async function listConversations(db: Knex, uid: string, query: Conversati
   });
 }
 
+/** The private rows' kept counts (only rows with some are indexed), and each group's counted. */
 export async function totalUnread(db: Knex, uid: string): Promise<number> {
   const result: unknown = await db.raw(
-    `with heads as (${headsSql(db)}) select coalesce(sum(${unreadSql(db, 'h', false)}), 0) as total from heads h where h.muted = :no`,
+    `select (select coalesce(sum(cs.unread), 0) from conversation_states cs where cs.uid = :uid and cs.unread > 0 and cs.muted = :no)
+      + (select coalesce(sum(${countSql(db, 'h', false)}), 0) from (${groupHeadsSql(db)}) h where h.muted = :no and h.activity > h.read_from) as total`,
     { uid, no: false },
   );
   const rows = (isPostgres(db) ? (result as { rows: Array<{ total: string }> }).rows : result) as Array<{ total: number | string }>;

@@ -8,7 +8,10 @@ import { migrationSource } from '../../db/migrations/index.js';
 export function knexConfig(database: DatabaseConfig): Knex.Config {
   const common = { migrations: { migrationSource }, acquireConnectionTimeout: 10_000 };
   if (database.client === 'pg') {
-    return { ...common, client: 'pg', connection: { connectionString: database.connectionString }, pool: { min: 0, max: 10 } };
+    // No JIT: it compiles for statements its cost model finds large (a count per conversation, say) and takes
+    // hundreds of milliseconds to, for queries that run in a few.
+    const connection = { connectionString: database.connectionString, options: '-c jit=off' };
+    return { ...common, client: 'pg', connection, pool: { min: 0, max: 10 } };
   }
   return {
     ...common,

@@ -53,20 +53,25 @@ export async function insertMessages(w: WriteContext, entries: NewMessage[], cou
 }
 
 /**
- * What a new message changes in its conversations' rows: the sender has read up to it (sending counts as reading),
- * and a private one is the newest message of both parties' rows. One row per user and conversation even when the
- * batch holds several messages of it (an upsert may not touch a row twice). A group message writes only its
- * sender's row: its members' counts come from the group's messages.
+ * What new messages change in their conversations' rows, as part of the statement that stores them: the sender has
+ * read up to their message (sending counts as reading), and a private one is the newest message of both parties'
+ * rows and one more unread for its receiver, unless the receiver answered after it in the same batch. One row per
+ * user and conversation even when the batch holds several messages of it (an upsert may not touch a row twice).
+ * A group message writes only its sender's row: its members' counts come from the group's messages.
  */
-const CONVERSATIONS_UPSERT = `s as (insert into conversation_states as cs (uid, channel_type, target_id, conversation, read_mid, last_mid, changed_id)
-        select uid, channel_type, target_id, min(conversation), max(read_mid), max(last_mid), max(mid) from (
-          select sender_id as uid, channel_type, target_id, conversation, mid as read_mid,
-            case when channel_type = ${ChannelType.ToUser} then mid else 0 end as last_mid, mid from m
-          union all
-          select target_id, channel_type, sender_id, conversation, 0, mid, mid from m where channel_type = ${ChannelType.ToUser} and target_id <> sender_id
-        ) x group by uid, channel_type, target_id
+const CONVERSATIONS_UPSERT = `x as (
+        select sender_id as uid, channel_type, target_id, conversation, mid, true as own from m
+        union all
+        select target_id, channel_type, sender_id, conversation, mid, false from m where channel_type = ${ChannelType.ToUser} and target_id <> sender_id),
+      a as (select uid, channel_type, target_id, min(conversation) as conversation, max(mid) as last, coalesce(max(mid) filter (where own), 0) as own_last
+        from x group by uid, channel_type, target_id),
+      s as (insert into conversation_states as cs (uid, channel_type, target_id, conversation, read_mid, last_mid, changed_id, unread)
+        select a.uid, a.channel_type, a.target_id, a.conversation, a.own_last, case when a.channel_type = ${ChannelType.ToUser} then a.last else 0 end, a.last,
+          (select count(*) from x where x.uid = a.uid and x.channel_type = a.channel_type and x.target_id = a.target_id and not x.own and x.mid > a.own_last)
+        from a
         on conflict (uid, channel_type, target_id) do update set read_mid = greatest(cs.read_mid, excluded.read_mid),
-          last_mid = greatest(cs.last_mid, excluded.last_mid), changed_id = greatest(cs.changed_id, excluded.changed_id))`;
+          last_mid = greatest(cs.last_mid, excluded.last_mid), changed_id = greatest(cs.changed_id, excluded.changed_id),
+          unread = case when excluded.read_mid > cs.read_mid then excluded.unread else cs.unread + excluded.unread end)`;
 
 async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter: number | undefined): Promise<StoredUnderMsgId[]> {
   const rows = entries.map(messageRow);
@@ -118,11 +123,16 @@ function prepareInserts(connection: SqliteConnection) {
     event: connection.prepare("insert into events (id, kind, mid, group_id, actor, created_at) values (?, 'message', ?, ?, ?, ?)"),
     inbox: connection.prepare('insert into inbox (uid, id) values (?, ?)'),
     first: connection.prepare('select mid, created_at from messages where sender_id = ? and msg_id = ?'),
-    // As CONVERSATIONS_UPSERT: a row at a time, here.
-    conversation: connection.prepare(
+    // As CONVERSATIONS_UPSERT, a message at a time: the sender has read everything before their message...
+    sent: connection.prepare(
       `insert into conversation_states (uid, channel_type, target_id, conversation, read_mid, last_mid, changed_id) values (?, ?, ?, ?, ?, ?, ?)
-       on conflict (uid, channel_type, target_id) do update set read_mid = max(read_mid, excluded.read_mid),
-         last_mid = max(last_mid, excluded.last_mid), changed_id = max(changed_id, excluded.changed_id)`,
+       on conflict (uid, channel_type, target_id) do update set read_mid = excluded.read_mid,
+         last_mid = max(last_mid, excluded.last_mid), changed_id = excluded.changed_id, unread = 0`,
+    ),
+    // ...and a private receiver has one more unread.
+    received: connection.prepare(
+      `insert into conversation_states (uid, channel_type, target_id, conversation, last_mid, changed_id, unread) values (?, ?, ?, ?, ?, ?, 1)
+       on conflict (uid, channel_type, target_id) do update set last_mid = excluded.last_mid, changed_id = excluded.changed_id, unread = unread + 1`,
     ),
   };
 }
@@ -143,8 +153,8 @@ async function insertOnSqlite(w: WriteContext, entries: NewMessage[]): Promise<S
     statements.event.run(mid, mid, group ? Number(message.targetId) : null, senderId, createdAt);
     for (const uid of new Set(recipients)) statements.inbox.run(uid, mid);
     const conversation = group ? groupConversation(Number(message.targetId)) : privateConversation(senderId, message.targetId);
-    statements.conversation.run(senderId, message.channelType, message.targetId, conversation, mid, group ? 0 : mid, mid);
-    if (!group && message.targetId !== senderId) statements.conversation.run(message.targetId, message.channelType, senderId, conversation, 0, mid, mid);
+    statements.sent.run(senderId, message.channelType, message.targetId, conversation, mid, group ? 0 : mid, mid);
+    if (!group && message.targetId !== senderId) statements.received.run(message.targetId, message.channelType, senderId, conversation, mid, mid);
     return { mid, createdAt };
   });
 }

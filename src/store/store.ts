@@ -222,6 +222,8 @@ export interface WriteTransaction extends Reads {
   getConversationState(key: ConversationKey): Promise<ConversationState | undefined>;
   /** Keeps a conversation's read position and settings (the private newest message stays the write path's). */
   saveConversationState(state: ConversationState): Promise<void>;
+  /** A private message `mid` was revoked: it no longer counts as unread in its receiver's conversation. */
+  uncountRevoked(receiver: ConversationKey, mid: number): Promise<void>;
   /** Records a change of these conversations at stream id `changedId` (for lists asked `since`). */
   touchConversations(keys: ConversationKey[], changedId: number): Promise<void>;
   /** Messages from others in the conversation with mid > afterMid, not revoked. */

@@ -132,6 +132,10 @@ export class KnexWriteTransaction implements WriteTransaction {
     return conversations.saveConversationState(this.w.trx, state);
   }
 
+  uncountRevoked(receiver: ConversationKey, mid: number): Promise<void> {
+    return conversations.uncountRevoked(this.w.trx, receiver, mid);
+  }
+
   touchConversations(keys: ConversationKey[], changedId: number): Promise<void> {
     return conversations.touchConversations(this.w.trx, keys, changedId);
   }
