@@ -12,6 +12,7 @@ import {
   listConversations,
   markRead,
   newestInGroup,
+  people,
   person,
   removeFromGroup,
   say,
@@ -136,12 +137,7 @@ describeOnEngines('conversations: the list', (engine) => {
 
   describe('order', () => {
     it('orders conversations by their newest message, newest first, private and group alike', async () => {
-      const [alice, bob, carol, dave] = [
-        await person(chatlog(), 'alice'),
-        await person(chatlog(), 'bob'),
-        await person(chatlog(), 'carol'),
-        await person(chatlog(), 'dave'),
-      ];
+      const [alice, bob, carol, dave] = await people(chatlog(), 'alice', 'bob', 'carol', 'dave');
       await say(alice.client, bob.uid);
       await say(alice.client, carol.uid);
       await say(dave.client, alice.uid);
@@ -177,12 +173,7 @@ describeOnEngines('conversations: the list', (engine) => {
     });
 
     it('places a group the caller just joined by their join, above older conversations', async () => {
-      const [owner, bob, carol, dave] = [
-        await person(chatlog(), 'owner'),
-        await person(chatlog(), 'bob'),
-        await person(chatlog(), 'carol'),
-        await person(chatlog(), 'dave'),
-      ];
+      const [owner, bob, carol, dave] = await people(chatlog(), 'owner', 'bob', 'carol', 'dave');
       const groupId = await createGroup(owner.client, [bob.uid]);
       await sayInGroup(bob.client, groupId, 'old news');
       await say(carol.client, dave.uid);
@@ -193,12 +184,7 @@ describeOnEngines('conversations: the list', (engine) => {
 
   describe('unread and mentions', () => {
     it('counts messages from others after the read position, and sums them in totalUnread', async () => {
-      const [alice, bob, carol, dave] = [
-        await person(chatlog(), 'alice'),
-        await person(chatlog(), 'bob'),
-        await person(chatlog(), 'carol'),
-        await person(chatlog(), 'dave'),
-      ];
+      const [alice, bob, carol, dave] = await people(chatlog(), 'alice', 'bob', 'carol', 'dave');
       await say(bob.client, alice.uid);
       await say(bob.client, alice.uid);
       await say(carol.client, alice.uid);
@@ -407,12 +393,7 @@ describeOnEngines('conversations: the list', (engine) => {
 
   describe('since', () => {
     it('answers since with only the conversations changed after that position, in list order, and the total unread', async () => {
-      const [alice, bob, carol, dave] = [
-        await person(chatlog(), 'alice'),
-        await person(chatlog(), 'bob'),
-        await person(chatlog(), 'carol'),
-        await person(chatlog(), 'dave'),
-      ];
+      const [alice, bob, carol, dave] = await people(chatlog(), 'alice', 'bob', 'carol', 'dave');
       await say(bob.client, alice.uid);
       await say(carol.client, alice.uid);
       await say(dave.client, alice.uid);

@@ -10,6 +10,7 @@ import {
   expectErrors,
   framesOf,
   keyOf,
+  people,
   person,
   say,
   sayInGroup,
@@ -31,12 +32,7 @@ describeOnEngines('conversations: settings', (engine) => {
 
   /** alice with unread messages from bob (2), carol (1) and a group (1, from its owner dave). */
   async function aliceWithUnread() {
-    const [alice, bob, carol, dave] = [
-      await person(chatlog(), 'alice'),
-      await person(chatlog(), 'bob'),
-      await person(chatlog(), 'carol'),
-      await person(chatlog(), 'dave'),
-    ];
+    const [alice, bob, carol, dave] = await people(chatlog(), 'alice', 'bob', 'carol', 'dave');
     const groupId = await createGroup(dave.client, [alice.uid]);
     // alice's own message reads the notice of the creation.
     await sayInGroup(alice.client, groupId);

@@ -24,6 +24,11 @@ export async function person(chatlog: RunningChatlog, name: string, instance = 0
   return { uid, client: await chatlog.client(uid, instance) };
 }
 
+/** Several people on instance 0, in the order named. */
+export function people(chatlog: RunningChatlog, ...names: string[]): Promise<Person[]> {
+  return Promise.all(names.map((name) => person(chatlog, name)));
+}
+
 /** A conversation as the list gives it. */
 export type Listed = Conversation<MessageRecordFields>;
 export type Page = ConversationsPage<MessageRecordFields>;
