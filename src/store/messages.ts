@@ -59,16 +59,17 @@ export async function insertMessages(w: WriteContext, entries: NewMessage[], cou
  * user and conversation even when the batch holds several messages of it (an upsert may not touch a row twice).
  * A group message writes only its sender's row: its members' counts come from the group's messages.
  */
-const CONVERSATIONS_UPSERT = `x as (
+const CONVERSATIONS_UPSERT = `parties as (
         select sender_id as uid, channel_type, target_id, conversation, mid, true as own from m
         union all
         select target_id, channel_type, sender_id, conversation, mid, false from m where channel_type = ${ChannelType.ToUser} and target_id <> sender_id),
-      a as (select uid, channel_type, target_id, min(conversation) as conversation, max(mid) as last, coalesce(max(mid) filter (where own), 0) as own_last
-        from x group by uid, channel_type, target_id),
+      positioned as (select parties.*, coalesce(max(mid) filter (where own) over (partition by uid, channel_type, target_id), 0) as own_last from parties),
+      touched as (select uid, channel_type, target_id, min(conversation) as conversation, max(mid) as last, max(own_last) as own_last,
+          count(*) filter (where not own and mid > own_last) as unread
+        from positioned group by uid, channel_type, target_id),
       s as (insert into conversation_states as cs (uid, channel_type, target_id, conversation, read_mid, last_mid, changed_id, unread)
-        select a.uid, a.channel_type, a.target_id, a.conversation, a.own_last, case when a.channel_type = ${ChannelType.ToUser} then a.last else 0 end, a.last,
-          (select count(*) from x where x.uid = a.uid and x.channel_type = a.channel_type and x.target_id = a.target_id and not x.own and x.mid > a.own_last)
-        from a
+        select uid, channel_type, target_id, conversation, own_last, case when channel_type = ${ChannelType.ToUser} then last else 0 end, last, unread
+        from touched
         on conflict (uid, channel_type, target_id) do update set read_mid = greatest(cs.read_mid, excluded.read_mid),
           last_mid = greatest(cs.last_mid, excluded.last_mid), changed_id = greatest(cs.changed_id, excluded.changed_id),
           unread = case when excluded.read_mid > cs.read_mid then excluded.unread else cs.unread + excluded.unread end)`;
