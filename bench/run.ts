@@ -9,17 +9,20 @@
  * 4. group     a send to a 10,000-member group beside a private send (group-push.ts)
  * 5. realtime  end-to-end latency across two instances, memory per idle socket (realtime.ts)
  * 6. fanout    realtime fan-out to a group of 500 and of 2,000 and private, live beside database mode (fanout.ts)
+ * 7. conversations  the conversation list of a user with 10,000 conversations at a million messages, and mark-read
+ *                (conversations.ts)
  *
- * The servers of parts 1, 2, 3, 5 and 6 run each in a process of its own, so that the load generator does not share
+ * The servers of parts 1, 2, 3, 5, 6 and 7 run each in a process of its own, so that the load generator does not share
  * their event loop; the CPU of each process is read over every measured window, and a miss names its bound.
  *
  *   npm run bench
  *   DATABASE_URL=postgres://root@127.0.0.1:5432/test REDIS_URL=redis://127.0.0.1:6379 npm run bench
  *   BENCH_ONLY=push,commit BENCH_CPU_PROF=prof npm run bench     # --cpu-prof of the servers, summarised
  *
- * Settings: BENCH_ONLY (push,commit,reads,group,realtime,fanout: all), BENCH_DURATION (s per measured run, 10),
- * BENCH_WARMUP (s before each measured run, 5), BENCH_CONNECTIONS (32, parts 1, 2 and 4), BENCH_MESSAGES
- * (1,000,000) and BENCH_USERS (10,000) for part 3, BENCH_CPU_PROF (a directory for the servers' CPU profiles),
+ * Settings: BENCH_ONLY (push,commit,reads,group,realtime,fanout,conversations: all), BENCH_DURATION (s per measured
+ * run, 10), BENCH_WARMUP (s before each measured run, 5), BENCH_CONNECTIONS (32, parts 1, 2 and 4), BENCH_MESSAGES
+ * (1,000,000) and BENCH_USERS (10,000) for parts 3 and 7, BENCH_CONVERSATIONS (10,000) and BENCH_EXPLAIN for part 7,
+ * BENCH_CPU_PROF (a directory for the servers' CPU profiles),
  * BENCH_LOG_LEVEL (the servers'; warn), and those of realtime.ts and fanout.ts, whose BENCH_USERS is
  * BENCH_REALTIME_USERS here.
  *
@@ -27,6 +30,7 @@
  * of a target is reported, not an exit status.
  */
 import 'dotenv/config';
+import { conversationsPart, readConversationSettings } from './conversations.js';
 import { readFanoutSettings, runFanout } from './fanout.js';
 import { readGroupPushSettings, runGroupPush } from './group-push.js';
 import { commitPart, pushPart } from './push.js';
@@ -42,6 +46,7 @@ const PARTS = {
   group: '4. push to a 10,000-member group beside a private push (bench:group)',
   realtime: '5. realtime: end-to-end latency across instances, memory per idle socket (bench:realtime)',
   fanout: '6. realtime fan-out: groups and private, live delivery beside database mode (bench:fanout)',
+  conversations: '7. conversation list at 10,000 conversations and a million messages, and mark-read (bench:conversations)',
 };
 type Part = keyof typeof PARTS;
 
@@ -61,6 +66,7 @@ async function main(): Promise<number> {
     group: () => runGroupPush(readGroupPushSettings()),
     realtime: () => runRealtime(readRealtimeSettings('BENCH_REALTIME_USERS')),
     fanout: () => runFanout(readFanoutSettings('BENCH_REALTIME_USERS')),
+    conversations: () => conversationsPart(readConversationSettings()),
   };
   const started = Date.now();
   const sections: string[] = [];

@@ -10,10 +10,12 @@
  * conversation, from either side. A seeded generator makes every run the same.
  */
 import { performance } from 'node:perf_hooks';
+import type { Knex } from 'knex';
 import type { DatabaseConfig } from '../../src/config.js';
 import { ChannelType, JoinType, MuteType } from '../../src/domain.js';
 import { openDatabase } from '../../src/store/database.js';
 import type { NewMessage } from '../../src/store/messages.js';
+import type { NewGroup } from '../../src/store/store.js';
 import { runBatch, type KnexWriteTransaction } from '../../src/store/write-path.js';
 import { encodeText } from '../../test/helpers/client.js';
 import { count, progress } from './report.js';
@@ -36,13 +38,40 @@ export function generator(seed: number): () => number {
   };
 }
 
-function shuffled<T>(items: T[], random: () => number): T[] {
+export function shuffled<T>(items: T[], random: () => number): T[] {
   const out = [...items];
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));
     [out[i], out[j]] = [out[j]!, out[i]!];
   }
   return out;
+}
+
+/** A few hundred distinct text bodies of varying length, as a client encodes them. */
+export function textBodies(): Uint8Array[] {
+  return Array.from({ length: 256 }, (_, i) => encodeText(`message ${i}: ${'lorem ipsum dolor sit amet '.repeat(1 + (i % 4))}`.trim()));
+}
+
+/** One write transaction of the store carrying one work; no server runs yet, so nobody hears of the commits. */
+export function seedWriter(db: Knex): (work: (tx: KnexWriteTransaction) => Promise<unknown>) => Promise<void> {
+  const isPostgres = db.client.config.client === 'pg';
+  return (work) =>
+    runBatch(
+      db,
+      isPostgres,
+      async (batch) => {
+        const outcome = await batch.run(work, false);
+        if (!outcome.ok) throw outcome.error;
+        await batch.flush();
+      },
+      () => undefined,
+    );
+}
+
+/** A new group as the seed creates it: anyone may join, everyone may speak. */
+export function seedGroup(name: string, ownerId: string, markId: string, createdAt: number): NewGroup {
+  const settings = { name, publicName: name, avatar: '', introduce: '', joinType: JoinType.Anyone, muteType: MuteType.Everyone, friendType: 0 as const };
+  return { ...settings, ownerId, markId, groupType: 0, key: '0'.repeat(32), createdAt };
 }
 
 export async function seedDataset(database: DatabaseConfig, spec: DatasetSpec): Promise<Dataset> {
@@ -61,41 +90,19 @@ export async function seedDataset(database: DatabaseConfig, spec: DatasetSpec): 
   const groupMembers = Array.from({ length: spec.groups }, (_, g) =>
     Array.from({ length: spec.groupSize }, (_, j) => memberOrder[(g * spec.groupSize + j) % users.length]!),
   );
-  // A few hundred distinct text bodies of varying length, as a client encodes them.
-  const bodies = Array.from({ length: 256 }, (_, i) => encodeText(`message ${i}: ${'lorem ipsum dolor sit amet '.repeat(1 + (i % 4))}`.trim()));
+  const bodies = textBodies();
   const baseTime = Date.now() - (spec.groups + spec.messages) * 10;
 
   const db = await openDatabase(database);
   const isPostgres = db.client.config.client === 'pg';
-  /** One write transaction of the store carrying one work; no server runs yet, so nobody hears of the commits. */
-  const write = (work: (tx: KnexWriteTransaction) => Promise<unknown>) =>
-    runBatch(
-      db,
-      isPostgres,
-      async (batch) => {
-        const outcome = await batch.run(work, false);
-        if (!outcome.ok) throw outcome.error;
-        await batch.flush();
-      },
-      () => undefined,
-    );
+  const write = seedWriter(db);
   const groupIds: number[] = [];
   let lastId = 0;
   let groupMessages = 0;
   try {
     await write(async (tx) => {
       for (const [g, [ownerId, ...members]] of groupMembers.entries()) {
-        const settings = {
-          name: `group ${g}`,
-          publicName: `group ${g}`,
-          avatar: '',
-          introduce: '',
-          joinType: JoinType.Anyone,
-          muteType: MuteType.Everyone,
-          friendType: 0 as const,
-        };
-        const group = { ...settings, ownerId: ownerId!, markId: `seed${g}`, groupType: 0, key: '0'.repeat(32), createdAt: baseTime };
-        groupIds.push((await tx.createGroup(group, members)).id);
+        groupIds.push((await tx.createGroup(seedGroup(`group ${g}`, ownerId!, `seed${g}`, baseTime), members)).id);
       }
     });
     let lastLine = performance.now();
