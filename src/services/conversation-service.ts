@@ -1,6 +1,6 @@
 import { AppError } from '../errors.js';
 import { ChannelType, type ConversationKey, type ConversationState, type StoredMessage } from '../domain.js';
-import type { ConversationCursor, ConversationSummary, Store, WriteTransaction } from '../store/store.js';
+import type { ConversationCursor, ConversationSummary, Reads, Store } from '../store/store.js';
 import { requireMembership } from './group-access.js';
 
 export interface ConversationPage {
@@ -63,27 +63,17 @@ export class ConversationService {
   /**
    * Moves the caller's read position forward to `mid` (never back) and answers the unread count after it. A move
    * is a `read` event for the caller's devices and, in a private conversation, the peer's (the read receipt);
-   * in a group only the caller's: the group's members ask read-status when they want to know.
+   * in a group only the caller's: the group's members ask read-status when they want to know. The message is
+   * checked before the write, which then holds nothing but the move: a message never changes conversation, and
+   * a position kept in a group someone has just left does no harm (a stay counts from its join).
    */
   async markRead(uid: string, key: Omit<ConversationKey, 'uid'>, mid: number): Promise<number> {
     const conversation = { uid, ...key };
-    return this.store.write(async (tx) => {
-      const windowStart = await this.visibleWindowStart(tx, conversation);
-      const message = await tx.getMessage(mid);
-      if (!message || !belongsTo(message, conversation) || mid <= windowStart) throw AppError.notFound(`message ${mid} not found in this conversation`);
-      const state = (await tx.getConversationState(conversation)) ?? newState(conversation);
-      let readMid = state.readMid;
-      if (mid > readMid) {
-        readMid = mid;
-        const isPrivate = key.channelType === ChannelType.ToUser;
-        const data = { channelType: key.channelType, targetId: key.targetId, uid, logId: mid, time: this.now() };
-        const id = await tx.appendUserEvent({ kind: 'read', actor: uid, data, createdAt: data.time }, isPrivate ? [uid, key.targetId] : [uid]);
-        await tx.saveConversationState({ ...state, readMid, changedId: id });
-        // The peer's list shows how far the caller has read.
-        if (isPrivate && key.targetId !== uid) await tx.touchConversations([{ uid: key.targetId, channelType: key.channelType, targetId: uid }], id);
-      }
-      return tx.countUnread(conversation, Math.max(readMid, windowStart));
-    });
+    const windowStart = await this.visibleWindowStart(this.store, conversation);
+    const message = await this.store.getMessage(mid);
+    if (!message || !belongsTo(message, conversation) || mid <= windowStart) throw AppError.notFound(`message ${mid} not found in this conversation`);
+    const { written } = await this.store.write(async (tx) => tx.queueRead({ key: conversation, mid, windowStart, createdAt: this.now() }));
+    return (await written).unread;
   }
 
   /** For each message of the group: how many of the members who could read it have, and who. Members only. */
@@ -122,9 +112,9 @@ export class ConversationService {
    * Where what the caller may see of the conversation starts: 0 for a private one, the current stay's join for a
    * group, which the caller must be in (-1007 otherwise, as for any group they cannot read).
    */
-  private async visibleWindowStart(tx: WriteTransaction, key: ConversationKey): Promise<number> {
+  private async visibleWindowStart(reads: Reads, key: ConversationKey): Promise<number> {
     if (key.channelType === ChannelType.ToUser) return 0;
-    const { membership } = await requireMembership(tx, Number(key.targetId), key.uid);
+    const { membership } = await requireMembership(reads, Number(key.targetId), key.uid);
     return membership.joinedId;
   }
 }

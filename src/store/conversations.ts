@@ -7,7 +7,8 @@
  */
 import type { Knex } from 'knex';
 import { ChannelType, type ConversationKey, type ConversationState } from '../domain.js';
-import type { ConversationQuery, ConversationSummary, MemberReadPosition } from './store.js';
+import type { ConversationQuery, ConversationSummary, MemberReadPosition, NewRead, ReadWrite } from './store.js';
+import type { WriteContext } from './stream.js';
 import { getMessages } from './messages.js';
 import { groupConversation, privateConversation } from './rows.js';
 
@@ -82,6 +83,101 @@ export async function countUnread(db: Knex, key: ConversationKey, afterMid: numb
     .count({ n: '*' })
     .first();
   return Number(row?.n ?? 0);
+}
+
+/** A queued read and the id it took for its event. */
+export type IdentifiedRead = NewRead & { id: number };
+
+/** The `read` event of a move: its data, and the streams it goes to (a private peer's too). */
+export function readEvent({ key, mid, createdAt }: NewRead) {
+  const data = { channelType: key.channelType, targetId: key.targetId, uid: key.uid, logId: mid, time: createdAt };
+  const recipients = key.channelType === ChannelType.ToUser ? [...new Set([key.uid, key.targetId])] : [key.uid];
+  return { data, recipients };
+}
+
+/**
+ * Stores a batch's reads, each a move only when past the position kept (the newest of several of one
+ * conversation): the row (a private one recounted), the `read` event with its inbox rows, and the private peer's
+ * row marked changed. Answers, for each in order, whether it moved and the unread count after it. On PostgreSQL
+ * it is one statement however many reads there are: inside the serialised write transaction, round trips are
+ * what bound throughput.
+ */
+export async function storeReads(w: WriteContext, reads: IdentifiedRead[]): Promise<ReadWrite[]> {
+  if (reads.length === 0) return [];
+  return w.isPostgres ? storeReadsOnPostgres(w, reads) : storeReadsOnSqlite(w, reads);
+}
+
+const readInput = (reads: IdentifiedRead[]) =>
+  reads.map((read, n) => ({
+    n,
+    uid: read.key.uid,
+    channel_type: read.key.channelType,
+    target_id: read.key.targetId,
+    conversation: conversationOf(read.key),
+    mid: read.mid,
+    read_from: Math.max(read.mid, read.windowStart),
+    id: read.id,
+    data: JSON.stringify(readEvent(read).data),
+    created_at: read.createdAt,
+  }));
+
+async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[]): Promise<ReadWrite[]> {
+  // The data-modifying parts see the rows as they were before the statement, as does the final count: a read's
+  // unread is what follows the position it leaves, its own or the one already kept, whichever is further.
+  const unreadAfter = (alias: string, from: string) => `(select count(*) from messages m where m.conversation = ${alias}.conversation
+    and m.mid > ${from} and m.sender_id <> ${alias}.uid and m.revoked_at is null)`;
+  const result = await w.trx.raw(
+    `with input as (select * from json_to_recordset(?::json) as r(n int, uid text, channel_type smallint, target_id text,
+        conversation text, mid bigint, read_from bigint, id bigint, data text, created_at bigint)),
+      newest as (select distinct on (uid, channel_type, target_id) * from input order by uid, channel_type, target_id, mid desc),
+      up as (insert into conversation_states as cs (uid, channel_type, target_id, conversation, read_mid, changed_id, unread)
+        select uid, channel_type, target_id, conversation, mid, id,
+          case when channel_type = ${ChannelType.ToUser} then ${unreadAfter('newest', 'newest.read_from')} else 0 end
+        from newest
+        on conflict (uid, channel_type, target_id) do update set read_mid = excluded.read_mid, changed_id = excluded.changed_id, unread = excluded.unread
+        where cs.read_mid < excluded.read_mid
+        returning uid, channel_type, target_id),
+      moved as (select newest.* from newest join up using (uid, channel_type, target_id)),
+      e as (insert into events (id, kind, actor, data, created_at) select id, 'read', uid, data, created_at from moved),
+      i as (insert into inbox (uid, id) select uid, id from moved union select target_id, id from moved where channel_type = ${ChannelType.ToUser}),
+      t as (update conversation_states p set changed_id = moved.id from moved
+        where moved.channel_type = ${ChannelType.ToUser} and p.uid = moved.target_id and p.channel_type = ${ChannelType.ToUser}
+          and p.target_id = moved.uid and p.changed_id < moved.id)
+    select input.n, moved.id is not null as moved,
+      ${unreadAfter('input', 'greatest(input.read_from, coalesce(kept.read_mid, 0))')} as unread
+    from input
+      left join moved on moved.id = input.id
+      left join conversation_states kept on kept.uid = input.uid and kept.channel_type = input.channel_type and kept.target_id = input.target_id
+    order by input.n`,
+    [JSON.stringify(readInput(reads))],
+  );
+  return (result as { rows: Array<{ moved: boolean; unread: string }> }).rows.map((row) => ({ moved: row.moved, unread: Number(row.unread) }));
+}
+
+/** SQLite runs in-process: a read at a time, each seeing the one before. */
+async function storeReadsOnSqlite(w: WriteContext, reads: IdentifiedRead[]): Promise<ReadWrite[]> {
+  const { trx } = w;
+  const rows = readInput(reads);
+  const outcomes: ReadWrite[] = [];
+  for (const [n, read] of reads.entries()) {
+    const row = rows[n]!;
+    const kept = await getConversationState(trx, read.key);
+    const moved = read.mid > (kept?.readMid ?? 0);
+    if (moved) {
+      const unread = read.key.channelType === ChannelType.ToUser ? await countUnread(trx, read.key, row.read_from) : 0;
+      await trx('conversation_states')
+        .insert({ ...keyWhere(read.key), conversation: row.conversation, read_mid: read.mid, changed_id: read.id, unread })
+        .onConflict(['uid', 'channel_type', 'target_id'])
+        .merge(['read_mid', 'changed_id', 'unread']);
+      await trx('events').insert({ id: read.id, kind: 'read', actor: read.key.uid, data: row.data, created_at: read.createdAt });
+      await trx('inbox').insert(readEvent(read).recipients.map((uid) => ({ uid, id: read.id })));
+      if (read.key.channelType === ChannelType.ToUser) {
+        await touchConversations(trx, [{ uid: read.key.targetId, channelType: ChannelType.ToUser, targetId: read.key.uid }], read.id);
+      }
+    }
+    outcomes.push({ moved, unread: await countUnread(trx, read.key, Math.max(row.read_from, kept?.readMid ?? 0)) });
+  }
+  return outcomes;
 }
 
 export async function groupReadPositions(db: Knex, groupId: number): Promise<MemberReadPosition[]> {

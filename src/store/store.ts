@@ -137,6 +137,27 @@ export interface QueuedMessage {
   written: Promise<MessageWrite>;
 }
 
+/** A move of a user's read position in a conversation, queued by a work to be stored with its batch's. */
+export interface NewRead {
+  key: ConversationKey;
+  /** The message read up to. */
+  mid: number;
+  /** Where what the user may see of the conversation starts: 0, or their join of the group. */
+  windowStart: number;
+  createdAt: number;
+}
+
+/** What became of a queued read: whether the position moved (a `read` event), and the unread count after it. */
+export interface ReadWrite {
+  moved: boolean;
+  unread: number;
+}
+
+export interface QueuedRead {
+  /** Settles as QueuedMessage.written does: look only once the write is answered. */
+  written: Promise<ReadWrite>;
+}
+
 /** The reads a service makes, in a write transaction (seeing its earlier writes) or outside one. */
 export interface Reads {
   getMessage(mid: number): Promise<StoredMessage | undefined>;
@@ -220,14 +241,19 @@ export interface WriteTransaction extends Reads {
   markDelivered(receiverId: string, mids: number[], at: number): Promise<Array<{ mid: number; senderId: string }>>;
   /** The user's read position and settings of a conversation, if anything was ever kept of it. */
   getConversationState(key: ConversationKey): Promise<ConversationState | undefined>;
+  /**
+   * Queues moving the user's read position forward to `read.mid`, to be stored with the batch's other reads in one
+   * go, after its messages, once every work of the batch has run. Only a move counts: a position at or past it
+   * stays, and nothing is written. A move takes the id it was queued with for its `read` event, in the reader's
+   * stream and, for a private conversation, the peer's, whose row it marks changed.
+   */
+  queueRead(read: NewRead): QueuedRead;
   /** Keeps a conversation's read position and settings (the private newest message stays the write path's). */
   saveConversationState(state: ConversationState): Promise<void>;
   /** A private message `mid` was revoked: it no longer counts as unread in its receiver's conversation. */
   uncountRevoked(receiver: ConversationKey, mid: number): Promise<void>;
   /** Records a change of these conversations at stream id `changedId` (for lists asked `since`). */
   touchConversations(keys: ConversationKey[], changedId: number): Promise<void>;
-  /** Messages from others in the conversation with mid > afterMid, not revoked. */
-  countUnread(key: ConversationKey, afterMid: number): Promise<number>;
   /** Appends a message event under a new id: to `recipients` (private) or to the group's timeline. */
   appendMessageEvent(event: NewMessageEvent, recipients: string[]): Promise<number>;
   /** Appends an event under a new id to the streams of `recipients`; returns the id. */

@@ -30,10 +30,13 @@ import type {
   GroupMembership,
   MessageWrite,
   NewGroup,
+  NewRead,
   NewGroupEvent,
   NewMessageEvent,
   NewUserEvent,
   QueuedMessage,
+  QueuedRead,
+  ReadWrite,
   WriteHints,
   WriteTransaction,
 } from './store.js';
@@ -64,12 +67,31 @@ async function storeQueued(w: WriteContext, queued: Queued[], events: CommittedE
   });
 }
 
+/** A queued read and the settling of its `written`. */
+type QueuedReadEntry = conversations.IdentifiedRead & { settle(write: ReadWrite): void };
+
+/** Stores queued reads in one go and settles each; those that moved join the batch's committed events. */
+async function storeQueuedReads(w: WriteContext, queued: QueuedReadEntry[], events: CommittedEvent[]): Promise<void> {
+  if (queued.length === 0) return;
+  const outcomes = await conversations.storeReads(w, queued);
+  queued.forEach((entry, i) => {
+    const outcome = outcomes[i]!;
+    if (outcome.moved) {
+      const { data, recipients } = conversations.readEvent(entry);
+      events.push(committedEvent({ id: entry.id, kind: 'read', data }, recipients));
+    }
+    entry.settle(outcome);
+  });
+}
+
 /** A work's view of the batch's transaction. */
 export class KnexWriteTransaction implements WriteTransaction {
   /** The events this work appended, in id order: announced once the batch commits. */
   readonly committed: CommittedEvent[] = [];
   /** The messages it queued, stored when the batch flushes (or, isolated, when the work ends). */
   readonly queued: Queued[] = [];
+  /** The reads it queued, stored after the messages. */
+  readonly reads: QueuedReadEntry[] = [];
 
   constructor(
     private readonly w: WriteContext,
@@ -112,6 +134,14 @@ export class KnexWriteTransaction implements WriteTransaction {
     return { mid, written };
   }
 
+  queueRead(read: NewRead): QueuedRead {
+    const id = this.w.ids.take();
+    let settle!: (write: ReadWrite) => void;
+    const written = new Promise<ReadWrite>((resolve) => (settle = resolve));
+    this.reads.push({ ...read, id, settle });
+    return { written };
+  }
+
   markRevoked(mid: number, operator: string, at: number): Promise<void> {
     return messages.markRevoked(this.w.trx, mid, operator, at);
   }
@@ -138,10 +168,6 @@ export class KnexWriteTransaction implements WriteTransaction {
 
   touchConversations(keys: ConversationKey[], changedId: number): Promise<void> {
     return conversations.touchConversations(this.w.trx, keys, changedId);
-  }
-
-  countUnread(key: ConversationKey, afterMid: number): Promise<number> {
-    return conversations.countUnread(this.w.trx, key, afterMid);
   }
 
   markDelivered(receiverId: string, mids: number[], at: number): Promise<Array<{ mid: number; senderId: string }>> {
@@ -251,6 +277,7 @@ export async function runBatch(
     batch.after = first;
     const ids = { take: () => ++last };
     const queued: Queued[] = [];
+    const queuedReads: QueuedReadEntry[] = [];
     const readAhead = new Map<string, GroupMembership | undefined>();
     await body({
       prepare: async (hints) => {
@@ -266,12 +293,16 @@ export async function runBatch(
             ? await trx.transaction(async (savepoint) => {
                 const value = await work(tx(savepoint));
                 await storeQueued({ trx: savepoint, ids, isPostgres }, current!.queued, current!.committed);
+                await storeQueuedReads({ trx: savepoint, ids, isPostgres }, current!.reads, current!.committed);
                 return value;
               })
             : await work(tx(trx));
           // Only what succeeded stays: a failed work's events went with its savepoint, its queue with it.
           batch.events.push(...current!.committed);
-          if (!isolated) queued.push(...current!.queued);
+          if (!isolated) {
+            queued.push(...current!.queued);
+            queuedReads.push(...current!.reads);
+          }
           return { ok: true, value };
         } catch (error) {
           return { ok: false, error, wrote: writes > before };
@@ -279,10 +310,13 @@ export async function runBatch(
       },
       // Last in the batch, so PostgreSQL's statement can write the counter too: one round trip fewer.
       flush: async () => {
-        if (queued.length === 0) return;
-        const value = last;
-        await storeQueued({ trx, ids, isPostgres }, queued.splice(0), batch.events, isPostgres ? value : undefined);
-        if (isPostgres) counter = value;
+        if (queued.length > 0) {
+          const value = last;
+          await storeQueued({ trx, ids, isPostgres }, queued.splice(0), batch.events, isPostgres ? value : undefined);
+          if (isPostgres) counter = value;
+        }
+        // After the messages, so that a read counts what the batch stored before it.
+        await storeQueuedReads({ trx, ids, isPostgres }, queuedReads.splice(0), batch.events);
       },
     });
     if (last !== counter) await writeCounter(trx, isPostgres, last);
