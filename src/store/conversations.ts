@@ -9,8 +9,7 @@ import type { Knex } from 'knex';
 import { ChannelType, type ConversationKey, type ConversationState } from '../domain.js';
 import type { ConversationQuery, ConversationSummary, MemberReadPosition, NewRead, ReadWrite } from './store.js';
 import type { WriteContext } from './stream.js';
-import { getMessages } from './messages.js';
-import { groupConversation, privateConversation } from './rows.js';
+import { MESSAGE_COLUMNS, groupConversation, privateConversation, toMessage, type MessageRow } from './rows.js';
 
 interface StateRow {
   uid: string;
@@ -22,14 +21,22 @@ interface StateRow {
   pinned: boolean | number;
 }
 
+/** The newest visible message rides along with its conversation, its columns prefixed (they share names). */
+const MESSAGE_NAMES = MESSAGE_COLUMNS.map((column) => column.replace(/^m\./, ''));
+const LAST_MESSAGE_COLUMNS = MESSAGE_NAMES.map((name) => `lm.${name} as m_${name}`).join(', ');
+
 interface SummaryRow extends StateRow {
+  position: number | string;
   activity: number | string;
   last_id: number | string;
   peer_read_mid: number | string | null;
   unread: number | string;
   mentions: number | string;
-  last_visible: number | string | null;
+  m_mid: number | string | null;
+  [column: `m_${string}`]: unknown;
 }
+
+const lastMessageRow = (row: SummaryRow): MessageRow => Object.fromEntries(MESSAGE_NAMES.map((name) => [name, row[`m_${name}`]])) as unknown as MessageRow;
 
 /** The messages.conversation key of a user's conversation. */
 export function conversationOf({ uid, channelType, targetId }: ConversationKey): string {
@@ -208,7 +215,7 @@ function groupHeadsSql(db: Knex): string {
       coalesce(gs.changed_id, 0) as changed_id,
       ${greatest}(coalesce(gs.changed_id, 0), coalesce((select max(e.id) from events e
         where e.group_id = g.group_id and (e.mid is null or e.mid > g.joined_id)), 0)) as last_id,
-      coalesce(gs.muted, :no) as muted, coalesce(gs.pinned, :no) as pinned, g.joined_id as window_from, 0 as unread
+      coalesce(gs.muted, :no) as muted, coalesce(gs.pinned, :no) as pinned, g.joined_id as window_from, 0 as kept_unread
     from (
       select ms.group_id, ms.joined_id, cast(ms.group_id as text) as target_id, 'g:' || cast(ms.group_id as text) as conversation
       from memberships ms where ms.uid = :uid and ms.left_id is null
@@ -217,7 +224,7 @@ function groupHeadsSql(db: Knex): string {
 }
 
 const PRIVATE_HEAD_COLUMNS = `cs.channel_type, cs.target_id, cs.conversation, cs.last_mid as activity, cs.read_mid as read_from, cs.read_mid,
-  cs.changed_id, cs.changed_id as last_id, cs.muted, cs.pinned, 0 as window_from, cs.unread`;
+  cs.changed_id, cs.changed_id as last_id, cs.muted, cs.pinned, 0 as window_from, cs.unread as kept_unread`;
 
 /** Messages of the head `h` from others after its read position, not revoked (those mentioning the user). */
 function countSql(db: Knex, alias: string, mentionsOnly: boolean): string {
@@ -234,7 +241,8 @@ function countSql(db: Knex, alias: string, mentionsOnly: boolean): string {
  */
 const ORDER = (alias: string) => `${alias}.pinned desc, ${alias}.activity desc, ${alias}.channel_type desc, ${alias}.target_id desc`;
 
-export async function listConversations(db: Knex, uid: string, query: ConversationQuery): Promise<ConversationSummary[]> {
+/** A page of the user's conversations, and the stream position it is as of (read in the same statement). */
+export async function listConversations(db: Knex, uid: string, query: ConversationQuery): Promise<{ conversations: ConversationSummary[]; position: number }> {
   const bindings: Record<string, unknown> = { uid, no: false, mention: ` ${uid} `, limit: query.limit };
   const privateFilters: string[] = [];
   const groupFilters: string[] = [];
@@ -262,39 +270,37 @@ export async function listConversations(db: Knex, uid: string, query: Conversati
           order by cs.pinned desc, cs.last_mid desc, cs.target_id desc limit :limit) p
         union all
         select * from (${groupHeadsSql(db)}) h ${where(groupFilters)}
-      ) h order by ${ORDER('h')} limit :limit)
-    select p.*,
-      case when p.activity <= p.read_from then 0 when p.channel_type = ${ChannelType.ToUser} then p.unread else ${countSql(db, 'p', false)} end as unread,
+      ) h order by ${ORDER('h')} limit :limit),
+    counted as (select p.*,
+      case when p.activity <= p.read_from then 0 when p.channel_type = ${ChannelType.ToUser} then p.kept_unread else ${countSql(db, 'p', false)} end as unread,
       case when p.activity <= p.read_from then 0 else ${countSql(db, 'p', true)} end as mentions,
       (select max(m.mid) from messages m where m.conversation = p.conversation and m.mid > p.window_from and m.revoked_at is null) as last_visible,
       peer.read_mid as peer_read_mid
     from page p
     left join conversation_states peer
-      on p.channel_type = ${ChannelType.ToUser} and peer.uid = p.target_id and peer.channel_type = ${ChannelType.ToUser} and peer.target_id = :uid
-    order by ${ORDER('p')}`,
+      on p.channel_type = ${ChannelType.ToUser} and peer.uid = p.target_id and peer.channel_type = ${ChannelType.ToUser} and peer.target_id = :uid)
+    select pos.value as position, c.*, ${LAST_MESSAGE_COLUMNS}
+    from counters pos
+      left join counted c on 1 = 1
+      left join messages lm on lm.mid = c.last_visible
+    where pos.name = 'event'
+    order by ${ORDER('c')}`,
     bindings,
   );
   const rows = (isPostgres(db) ? (result as { rows: SummaryRow[] }).rows : result) as SummaryRow[];
-  const lastMessages = new Map(
-    (
-      await getMessages(
-        db,
-        rows.flatMap((row) => (row.last_visible === null ? [] : [Number(row.last_visible)])),
-      )
-    ).map((message) => [message.mid, message]),
-  );
-  return rows.map((row) => {
-    const lastMessage = row.last_visible === null ? undefined : lastMessages.get(Number(row.last_visible));
-    return {
+  // One row even for an empty page, for the position.
+  const conversations = rows
+    .filter((row) => row.target_id !== null)
+    .map((row) => ({
       ...toState({ ...row, uid }),
       activity: Number(row.activity),
       lastId: Number(row.last_id),
       ...(row.channel_type === ChannelType.ToUser && { peerReadMid: Number(row.peer_read_mid ?? 0) }),
       unread: Number(row.unread),
       mentions: Number(row.mentions),
-      ...(lastMessage && { lastMessage }),
-    };
-  });
+      ...(row.m_mid !== null && { lastMessage: toMessage(lastMessageRow(row)) }),
+    }));
+  return { conversations, position: Number(rows[0]?.position ?? 0) };
 }
 
 /** The private rows' kept counts (only rows with some are indexed), and each group's counted. */

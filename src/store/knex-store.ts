@@ -103,7 +103,7 @@ export class KnexStore implements Store {
     return guarded(messages.getMessages(this.db, mids));
   }
 
-  listConversations(uid: string, query: ConversationQuery): Promise<ConversationSummary[]> {
+  listConversations(uid: string, query: ConversationQuery): Promise<{ conversations: ConversationSummary[]; position: number }> {
     return guarded(conversations.listConversations(this.db, uid, query));
   }
 

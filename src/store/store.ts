@@ -193,8 +193,11 @@ export interface Store extends Reads {
   groupHistory(groupId: number, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
   /** The messages of those ids that exist, in no particular order. */
   getMessages(mids: number[]): Promise<StoredMessage[]>;
-  /** A page of the user's conversations (API.md §9): private peers and the groups they are in now. */
-  listConversations(uid: string, query: ConversationQuery): Promise<ConversationSummary[]>;
+  /**
+   * A page of the user's conversations (API.md §9): private peers and the groups they are in now; and the stream
+   * position it is as of, read with it, so that every change after the position is after the page too.
+   */
+  listConversations(uid: string, query: ConversationQuery): Promise<{ conversations: ConversationSummary[]; position: number }>;
   /** Unread messages over all the user's conversations, muted ones left out. */
   totalUnread(uid: string): Promise<number>;
   /** The group's current members with their read positions (0 for none). */
