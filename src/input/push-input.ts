@@ -120,7 +120,7 @@ export class PushInput {
    */
   private mentionsOf(msgType: number, msg: Uint8Array, content?: MessageContent): string[] | undefined {
     if (msgType !== MsgType.Text) return undefined;
-    const mention = (content ?? this.codec.readContent(msgType, msg))?.mention;
+    const mention = content ? content.mention : this.codec.readMentions(msg);
     if (!Array.isArray(mention)) return undefined;
     const uids = [...new Set(mention.filter((uid): uid is string => typeof uid === 'string' && isValidUid(uid)))];
     return uids.length > 0 ? uids : undefined;

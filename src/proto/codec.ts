@@ -3,8 +3,8 @@
  * the server hands out, and converts message bodies to and from their JSON form ("content"). Encoders and
  * decoders only tests and benchmarks need live in test/helpers/wire.ts.
  */
-import type { Type } from 'protobufjs';
-import type { MessageRecordFields } from '../contract/index.js';
+import protobuf, { type Type } from 'protobufjs';
+import { MsgType, type MessageRecordFields } from '../contract/index.js';
 import { AppError } from '../errors.js';
 import {
   NOTICE_MSG_TYPE,
@@ -43,6 +43,9 @@ export type { JsonSchema } from './json-schema.js';
  */
 export type DecodedPush = Omit<OutgoingMessage, 'channelType'> & { eventType: number; channelType: number };
 
+/** TextMsg's `mention` (imparse.proto). */
+const TEXT_MENTION_FIELD = 2;
+
 export interface Codec {
   /** The `body` of a /record/push2 comet frame. */
   decodeCometFrame(bytes: Uint8Array): Uint8Array;
@@ -62,6 +65,8 @@ export interface Codec {
   decodeContent(msgType: number, msg: Uint8Array): MessageContent;
   /** The JSON form of a body, or null when it does not decode strictly (an encrypted body, say). */
   readContent(msgType: number, msg: Uint8Array): MessageContent | null;
+  /** Whom a text body's `mention` names, when it decodes; a body without the field is not decoded at all. */
+  readMentions(msg: Uint8Array): unknown[] | undefined;
   /** The serialized body of a content that validated against `contentSchema(msgType)`. */
   encodeContent(msgType: number, content: MessageContent): Uint8Array;
   /** The JSON Schema of a body's JSON form, or undefined when msgType may not be sent. */
@@ -158,6 +163,21 @@ export function createCodec(): Codec {
     }
   };
 
+  /** Whether a TextMsg's top level has its field 2 (`mention`): a walk of its tags, cheaper than a decode. */
+  const hasMentionField = (msg: Uint8Array): boolean => {
+    const reader = protobuf.Reader.create(msg);
+    try {
+      while (reader.pos < reader.len) {
+        const tag = reader.uint32();
+        if (tag >>> 3 === TEXT_MENTION_FIELD) return true;
+        reader.skipType(tag & 7);
+      }
+    } catch {
+      // Not a message: readContent will say so.
+    }
+    return false;
+  };
+
   return {
     decodeCometFrame(bytes) {
       const frame = toPlain(cometFrame, decodeStrict(cometFrame, bytes, 'message', 'comet frame'), '', 'raw');
@@ -222,6 +242,12 @@ export function createCodec(): Codec {
 
     decodeContent,
     readContent,
+
+    readMentions(msg) {
+      if (!hasMentionField(msg)) return undefined;
+      const mention = readContent(MsgType.Text, msg)?.mention;
+      return Array.isArray(mention) ? mention : undefined;
+    },
 
     encodeContent(msgType, content) {
       const type = bodyType(msgType);

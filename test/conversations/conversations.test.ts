@@ -23,6 +23,7 @@ import {
   SIGNAL_READ,
   useSockets,
 } from '../helpers/conversations.js';
+import { encodeText } from '../helpers/client.js';
 import { describeOnEngines } from '../helpers/engines.js';
 import { expectOk } from '../helpers/groups.js';
 import { useChatlog } from '../helpers/server.js';
@@ -227,6 +228,17 @@ describeOnEngines('conversations: the list', (engine) => {
       await sendMention(bob.client, 0, alice.uid, 'about carol', [carol.uid]);
       const chat = await conversationOf(alice.client, 0, bob.uid);
       assert.deepEqual([chat.unread, chat.mentions], [2, 1]);
+    });
+
+    it('reads the mentions of a body sent as bytes, as dtalk clients send it, and finds none in bytes it cannot read', async () => {
+      const [alice, bob] = await people(chatlog(), 'alice', 'bob');
+      const asBytes = (msgId: string, msg: Uint8Array) =>
+        expectOk(bob.client.pushJson({ channelType: 0, msgId, targetId: alice.uid, msgType: 1, msg: Buffer.from(msg).toString('base64') }));
+      await asBytes('b-1', encodeText('@alice', [alice.uid]));
+      await asBytes('b-2', encodeText('no one'));
+      await asBytes('b-3', new Uint8Array([0x12, 0xff, 0x01, 0x02]));
+      const chat = await conversationOf(alice.client, 0, bob.uid);
+      assert.deepEqual([chat.unread, chat.mentions], [3, 1]);
     });
 
     it("moves the sender's read position to the message sent: a reply reads everything before it", async () => {
