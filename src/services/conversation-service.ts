@@ -48,16 +48,13 @@ export class ConversationService {
 
   async list(uid: string, request: { count: number; cursor?: string; since?: number }): Promise<ConversationPage> {
     const cursor = request.cursor === undefined ? undefined : decodeCursor(request.cursor);
-    const [page, totalUnread] = await Promise.all([
-      this.store.listConversations(uid, { since: request.since, after: cursor, limit: request.count + 1 }),
-      this.store.totalUnread(uid),
-    ]);
+    const page = await this.store.listConversations(uid, { since: request.since, after: cursor, limit: request.count + 1 });
     // Every page of a listing is as of its first: what changed while they were read comes again after it.
     const position = cursor?.position ?? page.position;
     const conversations = page.conversations.slice(0, request.count);
     const last = conversations.at(-1);
     const nextCursor = page.conversations.length > request.count && last ? encodeCursor({ ...cursorOf(last), position }) : undefined;
-    return { conversations, totalUnread, nextCursor, position };
+    return { conversations, totalUnread: page.totalUnread, nextCursor, position };
   }
 
   /**

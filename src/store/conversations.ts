@@ -7,7 +7,7 @@
  */
 import type { Knex } from 'knex';
 import { ChannelType, type ConversationKey, type ConversationState } from '../domain.js';
-import type { ConversationQuery, ConversationSummary, MemberReadPosition, NewRead, ReadWrite } from './store.js';
+import type { ConversationListing, ConversationQuery, MemberReadPosition, NewRead, ReadWrite } from './store.js';
 import type { WriteContext } from './stream.js';
 import { MESSAGE_COLUMNS, groupConversation, privateConversation, toMessage, type MessageRow } from './rows.js';
 
@@ -27,6 +27,7 @@ const LAST_MESSAGE_COLUMNS = MESSAGE_NAMES.map((name) => `lm.${name} as m_${name
 
 interface SummaryRow extends StateRow {
   position: number | string;
+  total_unread: number | string;
   activity: number | string;
   last_id: number | string;
   peer_read_mid: number | string | null;
@@ -241,8 +242,12 @@ function countSql(db: Knex, alias: string, mentionsOnly: boolean): string {
  */
 const ORDER = (alias: string) => `${alias}.pinned desc, ${alias}.activity desc, ${alias}.channel_type desc, ${alias}.target_id desc`;
 
-/** A page of the user's conversations, and the stream position it is as of (read in the same statement). */
-export async function listConversations(db: Knex, uid: string, query: ConversationQuery): Promise<{ conversations: ConversationSummary[]; position: number }> {
+/**
+ * A page of the user's conversations, the total unread of all of them (muted ones left out: the private rows' kept
+ * counts, only rows with some being indexed, and each group's counted) and the stream position, all in one
+ * statement, its one snapshot, with the user's stays in groups worked out once for both the page and the total.
+ */
+export async function listConversations(db: Knex, uid: string, query: ConversationQuery): Promise<ConversationListing> {
   const bindings: Record<string, unknown> = { uid, no: false, mention: ` ${uid} `, limit: query.limit };
   const privateFilters: string[] = [];
   const groupFilters: string[] = [];
@@ -263,14 +268,18 @@ export async function listConversations(db: Knex, uid: string, query: Conversati
   const and = (filters: string[]) => filters.map((filter) => ` and ${filter}`).join('');
   const where = (filters: string[]) => (filters.length === 0 ? '' : `where ${filters.join(' and ')}`);
   const result: unknown = await db.raw(
-    `with page as (
+    `with stays as materialized (${groupHeadsSql(db)}),
+    page as (
       select * from (
         select * from (select ${PRIVATE_HEAD_COLUMNS} from conversation_states cs
           where cs.uid = :uid and cs.channel_type = ${ChannelType.ToUser}${and(privateFilters)}
           order by cs.pinned desc, cs.last_mid desc, cs.target_id desc limit :limit) p
         union all
-        select * from (${groupHeadsSql(db)}) h ${where(groupFilters)}
+        select * from stays h ${where(groupFilters)}
       ) h order by ${ORDER('h')} limit :limit),
+    total as (select
+      (select coalesce(sum(cs.unread), 0) from conversation_states cs where cs.uid = :uid and cs.unread > 0 and cs.muted = :no)
+      + (select coalesce(sum(${countSql(db, 'h', false)}), 0) from stays h where h.muted = :no and h.activity > h.read_from) as total_unread),
     counted as (select p.*,
       case when p.activity <= p.read_from then 0 when p.channel_type = ${ChannelType.ToUser} then p.kept_unread else ${countSql(db, 'p', false)} end as unread,
       case when p.activity <= p.read_from then 0 else ${countSql(db, 'p', true)} end as mentions,
@@ -279,8 +288,9 @@ export async function listConversations(db: Knex, uid: string, query: Conversati
     from page p
     left join conversation_states peer
       on p.channel_type = ${ChannelType.ToUser} and peer.uid = p.target_id and peer.channel_type = ${ChannelType.ToUser} and peer.target_id = :uid)
-    select pos.value as position, c.*, ${LAST_MESSAGE_COLUMNS}
+    select pos.value as position, t.total_unread, c.*, ${LAST_MESSAGE_COLUMNS}
     from counters pos
+      cross join total t
       left join counted c on 1 = 1
       left join messages lm on lm.mid = c.last_visible
     where pos.name = 'event'
@@ -300,18 +310,7 @@ export async function listConversations(db: Knex, uid: string, query: Conversati
       mentions: Number(row.mentions),
       ...(row.m_mid !== null && { lastMessage: toMessage(lastMessageRow(row)) }),
     }));
-  return { conversations, position: Number(rows[0]?.position ?? 0) };
-}
-
-/** The private rows' kept counts (only rows with some are indexed), and each group's counted. */
-export async function totalUnread(db: Knex, uid: string): Promise<number> {
-  const result: unknown = await db.raw(
-    `select (select coalesce(sum(cs.unread), 0) from conversation_states cs where cs.uid = :uid and cs.unread > 0 and cs.muted = :no)
-      + (select coalesce(sum(${countSql(db, 'h', false)}), 0) from (${groupHeadsSql(db)}) h where h.muted = :no and h.activity > h.read_from) as total`,
-    { uid, no: false },
-  );
-  const rows = (isPostgres(db) ? (result as { rows: Array<{ total: string }> }).rows : result) as Array<{ total: number | string }>;
-  return Number(rows[0]?.total ?? 0);
+  return { conversations, totalUnread: Number(rows[0]?.total_unread ?? 0), position: Number(rows[0]?.position ?? 0) };
 }
 
 function toState(row: StateRow): ConversationState {

@@ -14,8 +14,8 @@ import * as messages from './messages.js';
 import { guarded, isStorageUnavailable } from './storage-errors.js';
 import * as stream from './stream.js';
 import type {
+  ConversationListing,
   ConversationQuery,
-  ConversationSummary,
   DevicePosition,
   GroupFacts,
   GroupMembership,
@@ -103,12 +103,8 @@ export class KnexStore implements Store {
     return guarded(messages.getMessages(this.db, mids));
   }
 
-  listConversations(uid: string, query: ConversationQuery): Promise<{ conversations: ConversationSummary[]; position: number }> {
+  listConversations(uid: string, query: ConversationQuery): Promise<ConversationListing> {
     return guarded(conversations.listConversations(this.db, uid, query));
-  }
-
-  totalUnread(uid: string): Promise<number> {
-    return guarded(conversations.totalUnread(this.db, uid));
   }
 
   groupReadPositions(groupId: number): Promise<MemberReadPosition[]> {

@@ -83,6 +83,14 @@ export interface ConversationSummary extends ConversationState {
   lastMessage?: StoredMessage;
 }
 
+export interface ConversationListing {
+  conversations: ConversationSummary[];
+  /** Unread messages over all the user's conversations, muted ones left out. */
+  totalUnread: number;
+  /** The stream position the listing is as of, read with it: every change after it is after the page too. */
+  position: number;
+}
+
 /** Where a page of a conversation list ends, in its order: pinned first, then activity, then type and target. */
 export interface ConversationCursor {
   pinned: boolean;
@@ -193,13 +201,8 @@ export interface Store extends Reads {
   groupHistory(groupId: number, fromId: number, beforeId: number | undefined, limit: number): Promise<StoredMessage[]>;
   /** The messages of those ids that exist, in no particular order. */
   getMessages(mids: number[]): Promise<StoredMessage[]>;
-  /**
-   * A page of the user's conversations (API.md §9): private peers and the groups they are in now; and the stream
-   * position it is as of, read with it, so that every change after the position is after the page too.
-   */
-  listConversations(uid: string, query: ConversationQuery): Promise<{ conversations: ConversationSummary[]; position: number }>;
-  /** Unread messages over all the user's conversations, muted ones left out. */
-  totalUnread(uid: string): Promise<number>;
+  /** A page of the user's conversations (API.md §9): private peers and the groups they are in now. */
+  listConversations(uid: string, query: ConversationQuery): Promise<ConversationListing>;
   /** The group's current members with their read positions (0 for none). */
   groupReadPositions(groupId: number): Promise<MemberReadPosition[]>;
   /** The current members, owner first, then admins, then by join. */
