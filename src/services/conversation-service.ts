@@ -34,7 +34,8 @@ const newState = (key: ConversationKey): ConversationState => ({ ...key, readMid
 /**
  * Conversations, read positions, read receipts and settings (API.md §9). Every change is an event in the streams
  * it concerns, written in the same transaction as the position it moves, so a device that catches up by any
- * means ends where the others are; counts are counted from the messages at each read, so nothing can drift.
+ * means ends where the others are. Counts are the store's: written with the messages that change them, or
+ * counted from the messages, never kept anywhere else.
  */
 export class ConversationService {
   private readonly now: () => number;

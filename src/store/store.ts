@@ -69,7 +69,7 @@ export type NewMessageEvent = (EventOf<'revoke', RevokeEventData> | EventOf<'foc
 /** An event of users' streams that is no group's: a delivery receipt, a read receipt, a conversation's settings. */
 export type NewUserEvent = EventOf<'received', ReceivedEventData> | EventOf<'read', ReadEventData> | EventOf<'conversation', ConversationEventData>;
 
-/** A conversation as a user's list shows it (API.md §9), counted from the messages as of the read. */
+/** A conversation as a user's list shows it (API.md §9), as of the listing. */
 export interface ConversationSummary extends ConversationState {
   /** The id of its newest message, revoked ones included; for a group at least the user's join. */
   activity: number;
