@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import { ChannelType, type ConversationKey, type ConversationState } from '../domain.js';
 import type { ConversationListing, ConversationQuery, MemberReadPosition, NewRead, ReadWrite } from './store.js';
+import { preparedStatements, type SqliteConnection } from './sqlite-statements.js';
 import type { WriteContext } from './stream.js';
 import { MESSAGE_COLUMNS, groupConversation, privateConversation, toMessage, type MessageRow } from './rows.js';
 
@@ -162,30 +163,43 @@ async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[]): P
   return (result as { rows: Array<{ moved: boolean; unread: string }> }).rows.map((row) => ({ moved: row.moved, unread: Number(row.unread) }));
 }
 
-/** SQLite runs in-process: a read at a time, each seeing the one before. */
+function prepareReads(connection: SqliteConnection) {
+  return {
+    kept: connection.prepare('select read_mid from conversation_states where uid = ? and channel_type = ? and target_id = ?'),
+    unread: connection.prepare('select count(*) as n from messages where conversation = ? and mid > ? and sender_id <> ? and revoked_at is null'),
+    save: connection.prepare(
+      `insert into conversation_states (uid, channel_type, target_id, conversation, read_mid, changed_id, unread) values (?, ?, ?, ?, ?, ?, ?)
+       on conflict (uid, channel_type, target_id) do update set read_mid = excluded.read_mid, changed_id = excluded.changed_id, unread = excluded.unread`,
+    ),
+    event: connection.prepare("insert into events (id, kind, actor, data, created_at) values (?, 'read', ?, ?, ?)"),
+    inbox: connection.prepare('insert into inbox (uid, id) values (?, ?)'),
+    touch: connection.prepare(
+      `update conversation_states set changed_id = ? where uid = ? and channel_type = ${ChannelType.ToUser} and target_id = ? and changed_id < ?`,
+    ),
+  };
+}
+
+/**
+ * SQLite runs in-process: a read at a time, each seeing the one before, through statements prepared once (as
+ * the write path's messages are): there preparing is most of what a small statement costs.
+ */
 async function storeReadsOnSqlite(w: WriteContext, reads: IdentifiedRead[]): Promise<ReadWrite[]> {
-  const { trx } = w;
-  const rows = readInput(reads);
-  const outcomes: ReadWrite[] = [];
-  for (const [n, read] of reads.entries()) {
-    const row = rows[n]!;
-    const kept = await getConversationState(trx, read.key);
-    const moved = read.mid > (kept?.readMid ?? 0);
+  const statements = await preparedStatements(w.trx, prepareReads);
+  return readInput(reads).map((row, n) => {
+    const read = reads[n]!;
+    const isPrivate = row.channel_type === ChannelType.ToUser;
+    const countAfter = (mid: number) => Number((statements.unread.get(row.conversation, mid, row.uid) as { n: number }).n);
+    const kept = statements.kept.get(row.uid, row.channel_type, row.target_id) as { read_mid: number } | undefined;
+    const keptMid = Number(kept?.read_mid ?? 0);
+    const moved = read.mid > keptMid;
     if (moved) {
-      const unread = read.key.channelType === ChannelType.ToUser ? await countUnread(trx, read.key, row.read_from) : 0;
-      await trx('conversation_states')
-        .insert({ ...keyWhere(read.key), conversation: row.conversation, read_mid: read.mid, changed_id: read.id, unread })
-        .onConflict(['uid', 'channel_type', 'target_id'])
-        .merge(['read_mid', 'changed_id', 'unread']);
-      await trx('events').insert({ id: read.id, kind: 'read', actor: read.key.uid, data: row.data, created_at: read.createdAt });
-      await trx('inbox').insert(readEvent(read).recipients.map((uid) => ({ uid, id: read.id })));
-      if (read.key.channelType === ChannelType.ToUser) {
-        await touchConversations(trx, [{ uid: read.key.targetId, channelType: ChannelType.ToUser, targetId: read.key.uid }], read.id);
-      }
+      statements.save.run(row.uid, row.channel_type, row.target_id, row.conversation, read.mid, read.id, isPrivate ? countAfter(row.read_from) : 0);
+      statements.event.run(read.id, row.uid, row.data, read.createdAt);
+      for (const uid of readEvent(read).recipients) statements.inbox.run(uid, read.id);
+      if (isPrivate) statements.touch.run(read.id, row.target_id, row.uid, read.id);
     }
-    outcomes.push({ moved, unread: await countUnread(trx, read.key, Math.max(row.read_from, kept?.readMid ?? 0)) });
-  }
-  return outcomes;
+    return { moved, unread: countAfter(Math.max(row.read_from, keptMid)) };
+  });
 }
 
 export async function groupReadPositions(db: Knex, groupId: number): Promise<MemberReadPosition[]> {
