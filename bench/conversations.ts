@@ -35,7 +35,7 @@ import { listConversations } from '../src/store/conversations.js';
 import type { ConversationCursor } from '../src/store/store.js';
 import { knexConfig, openDatabase } from '../src/store/database.js';
 import { cpuProfile } from './lib/profile.js';
-import { envelopeCheck, formatRuns, freshPushCheck, type ResponseCheck } from './lib/load.js';
+import { envelopeCheck, formatRuns, freshPushCheck, recordPagesCheck, type ResponseCheck } from './lib/load.js';
 import { describeWritePath, errorsOf, warmAndMeasure, type Measured } from './lib/measure.js';
 import { count, environmentLines, fixed, integerSetting, isMain, printReport, progress, verdictOf, type Headline, type PartOutcome } from './lib/report.js';
 import { generator } from './lib/seed.js';
@@ -80,17 +80,6 @@ function pageCheck(length: number, totalUnread: number): ResponseCheck {
     if (data.conversations.length !== length) return `${data.conversations.length} conversations, not ${length}`;
     if (data.totalUnread !== totalUnread) return `totalUnread ${data.totalUnread}, not ${totalUnread}`;
     return undefined;
-  };
-}
-
-function historyCheck(pages: { pages: number; records: number }): ResponseCheck {
-  return (status, body) => {
-    const failure = envelopeCheck(status, body);
-    if (failure === undefined) {
-      pages.pages++;
-      pages.records += (JSON.parse(body) as { data: { record_count: number } }).data.record_count;
-    }
-    return failure;
   };
 }
 
@@ -271,7 +260,7 @@ export async function conversationsPart(settings: ConversationSettings): Promise
         title: `pri-chat-record ${HISTORY_COUNT} (baseline)`,
         path: '/app/record/pri-chat-record',
         request: (n) => ({ body: JSON.stringify({ targetId: historyPicks[n % PICKS], count: HISTORY_COUNT }) }),
-        check: historyCheck(historyPages),
+        check: recordPagesCheck(historyPages),
       },
       options,
     );

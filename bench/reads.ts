@@ -5,7 +5,7 @@
  * count: 100} of random conversations, one request at a time. Targets: sync p50 <= 20 ms, history p50 <= 5 ms.
  */
 import { cpuProfile } from './lib/profile.js';
-import { envelopeCheck, formatRuns, type ResponseCheck } from './lib/load.js';
+import { formatRuns, recordPagesCheck } from './lib/load.js';
 import { errorsOf, warmAndMeasure, type Measured } from './lib/measure.js';
 import { count, fixed, progress, verdictOf, type PartOutcome } from './lib/report.js';
 import { generator, seedDataset, type Dataset } from './lib/seed.js';
@@ -21,17 +21,6 @@ const HISTORY_COUNT = 100;
 /** A sync starts at a random position in this first share of the ids. */
 const EARLY_SHARE = 0.1;
 const PICKS = 100_000;
-
-function pageCheck(pages: { pages: number; records: number }): ResponseCheck {
-  return (status, body) => {
-    const failure = envelopeCheck(status, body);
-    if (failure === undefined) {
-      pages.pages++;
-      pages.records += (JSON.parse(body) as { data: { record_count: number } }).data.record_count;
-    }
-    return failure;
-  };
-}
 
 export async function readsPart(settings: ReadSettings): Promise<PartOutcome> {
   const spec = { messages: settings.messages, users: settings.users, groups: 500, groupSize: 40, groupShare: 0.25, seed: 20261126 };
@@ -68,7 +57,7 @@ export async function readsPart(settings: ReadSettings): Promise<PartOutcome> {
         title: `sync-record ${SYNC_COUNT}`,
         path: '/app/record/sync-record',
         request: (n) => ({ headers: auth(syncPicks[n % PICKS]!.uid), body: JSON.stringify({ count: SYNC_COUNT, start: syncPicks[n % PICKS]!.start }) }),
-        check: pageCheck(syncPages),
+        check: recordPagesCheck(syncPages),
       },
       options,
     );
@@ -78,7 +67,7 @@ export async function readsPart(settings: ReadSettings): Promise<PartOutcome> {
         title: `pri-chat-record ${HISTORY_COUNT}`,
         path: '/app/record/pri-chat-record',
         request: (n) => ({ headers: auth(historyPicks[n % PICKS]![0]), body: JSON.stringify({ targetId: historyPicks[n % PICKS]![1], count: HISTORY_COUNT }) }),
-        check: pageCheck(historyPages),
+        check: recordPagesCheck(historyPages),
       },
       options,
     );

@@ -122,3 +122,15 @@ export function formatRuns(results: LoadResult[]): string[] {
   );
   return [table, ...results.flatMap((r) => [...r.failures].map(([label, n]) => `  error in ${r.title}: ${n} x ${label}`))];
 }
+
+/** A good envelope, counting the pages and the records (`record_count`) they held. */
+export function recordPagesCheck(pages: { pages: number; records: number }): ResponseCheck {
+  return (status, body) => {
+    const failure = envelopeCheck(status, body);
+    if (failure === undefined) {
+      pages.pages++;
+      pages.records += (JSON.parse(body) as { data: { record_count: number } }).data.record_count;
+    }
+    return failure;
+  };
+}
