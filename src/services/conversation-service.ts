@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { ChannelType, type ConversationKey, type ConversationState, type StoredMessage } from '../domain.js';
+import { ChannelType, type ConversationKey, type StoredMessage } from '../domain.js';
 import type { ConversationCursor, ConversationSummary, Reads, Store } from '../store/store.js';
 import { requireMembership } from './group-access.js';
 
@@ -28,8 +28,6 @@ export interface ConversationSettings {
 interface CursorData extends ConversationCursor {
   position: number;
 }
-
-const newState = (key: ConversationKey): ConversationState => ({ ...key, readMid: 0, changedId: 0, muted: false, pinned: false });
 
 /**
  * Conversations, read positions, read receipts and settings (API.md §9). Every change is an event in the streams
@@ -95,14 +93,15 @@ export class ConversationService {
     const conversation = { uid, ...key };
     await this.store.write(async (tx) => {
       await this.visibleWindowStart(tx, conversation);
-      const state = (await tx.getConversationState(conversation)) ?? newState(conversation);
-      const muted = settings.muted ?? state.muted;
-      const pinned = settings.pinned ?? state.pinned;
-      if (muted === state.muted && pinned === state.pinned) return;
+      const kept = await tx.getConversationState(conversation);
+      const [wasMuted, wasPinned] = [kept?.muted ?? false, kept?.pinned ?? false];
+      const muted = settings.muted ?? wasMuted;
+      const pinned = settings.pinned ?? wasPinned;
+      if (muted === wasMuted && pinned === wasPinned) return;
       const time = this.now();
       const data = { channelType: key.channelType, targetId: key.targetId, muted, pinned, time };
       const id = await tx.appendUserEvent({ kind: 'conversation', actor: uid, data, createdAt: time }, [uid]);
-      await tx.saveConversationState({ ...state, muted, pinned, changedId: id });
+      await tx.saveConversationSettings(conversation, { muted, pinned }, id);
     });
   }
 

@@ -1,7 +1,7 @@
 /**
  * Users' conversations (API.md §9): read positions and settings, and the conversation list. A private row keeps its
- * newest message and unread count, written in the same statement as each message (messages.ts) and recounted from
- * the messages at every read and revoke here, so a list of thousands is read in order from an index and its total
+ * newest message and unread count, written in the same statement as each message (messages.ts), taken back by a
+ * revoke and recounted from the messages at every read here, so a list of thousands is read in order from an index and its total
  * from the rows with something unread. A group's counts are counted from its messages, from each member's read
  * position on: a group send writes no member's row.
  */
@@ -54,22 +54,15 @@ export async function getConversationState(db: Knex, key: ConversationKey): Prom
   return row && toState(row);
 }
 
-/** Keeps a read position and settings; a private row's unread count is recounted from its messages. */
-export async function saveConversationState(db: Knex, state: ConversationState): Promise<void> {
-  const row = {
-    ...keyWhere(state),
-    conversation: conversationOf(state),
-    read_mid: state.readMid,
-    changed_id: state.changedId,
-    muted: state.muted,
-    pinned: state.pinned,
-  };
-  await db('conversation_states').insert(row).onConflict(['uid', 'channel_type', 'target_id']).merge(['read_mid', 'changed_id', 'muted', 'pinned']);
-  if (state.channelType === ChannelType.ToUser) {
-    await db('conversation_states')
-      .where(keyWhere(state))
-      .update({ unread: await countUnread(db, state, state.readMid) });
-  }
+/** Keeps a conversation's settings, the stream id of their change with them; the rest of its row stays. */
+export async function saveConversationSettings(
+  db: Knex,
+  key: ConversationKey,
+  settings: Pick<ConversationState, 'muted' | 'pinned'>,
+  changedId: number,
+): Promise<void> {
+  const row = { ...keyWhere(key), conversation: conversationOf(key), muted: settings.muted, pinned: settings.pinned, changed_id: changedId };
+  await db('conversation_states').insert(row).onConflict(['uid', 'channel_type', 'target_id']).merge(['muted', 'pinned', 'changed_id']);
 }
 
 export async function touchConversations(db: Knex, keys: ConversationKey[], changedId: number): Promise<void> {
@@ -81,17 +74,6 @@ export async function touchConversations(db: Knex, keys: ConversationKey[], chan
 /** A private message was revoked: one unread fewer for its receiver, had they not read it yet. */
 export async function uncountRevoked(db: Knex, receiver: ConversationKey, mid: number): Promise<void> {
   await db('conversation_states').where(keyWhere(receiver)).andWhere('read_mid', '<', mid).decrement('unread', 1);
-}
-
-export async function countUnread(db: Knex, key: ConversationKey, afterMid: number): Promise<number> {
-  const row = await db('messages')
-    .where('conversation', conversationOf(key))
-    .andWhere('mid', '>', afterMid)
-    .andWhereNot('sender_id', key.uid)
-    .whereNull('revoked_at')
-    .count({ n: '*' })
-    .first();
-  return Number(row?.n ?? 0);
 }
 
 /** A queued read and the id it took for its event. */
@@ -133,8 +115,7 @@ const readInput = (reads: IdentifiedRead[]) =>
 async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[]): Promise<ReadWrite[]> {
   // The data-modifying parts see the rows as they were before the statement, as does the final count: a read's
   // unread is what follows the position it leaves, its own or the one already kept, whichever is further.
-  const unreadAfter = (alias: string, from: string) => `(select count(*) from messages m where m.conversation = ${alias}.conversation
-    and m.mid > ${from} and m.sender_id <> ${alias}.uid and m.revoked_at is null)`;
+  const unreadAfter = (alias: string, from: string) => unreadSql(w.trx, { alias, from, uid: `${alias}.uid` });
   const result = await w.trx.raw(
     `with input as (select * from json_to_recordset(?::json) as r(n int, uid text, channel_type smallint, target_id text,
         conversation text, mid bigint, read_from bigint, id bigint, data text, created_at bigint)),
@@ -241,12 +222,18 @@ function groupHeadsSql(db: Knex): string {
 const PRIVATE_HEAD_COLUMNS = `cs.channel_type, cs.target_id, cs.conversation, cs.last_mid as activity, cs.read_mid as read_from, cs.read_mid,
   cs.changed_id, cs.changed_id as last_id, cs.muted, cs.pinned, 0 as window_from, cs.unread as kept_unread`;
 
-/** Messages of the head `h` from others after its read position, not revoked (those mentioning the user). */
-function countSql(db: Knex, alias: string, mentionsOnly: boolean): string {
+/**
+ * The unread rule in SQL: messages of the conversation of row `alias` after `from` (its read_from unless said),
+ * from others than `uid` (the caller, unless said), not revoked; with `mentions`, those that mention the caller.
+ */
+function unreadSql(
+  db: Knex,
+  { alias, from = `${alias}.read_from`, uid = ':uid', mentions = false }: { alias: string; from?: string; uid?: string; mentions?: boolean },
+): string {
   const position = isPostgres(db) ? 'strpos' : 'instr';
-  const mentions = mentionsOnly ? ` and m.mentions is not null and ${position}(m.mentions, :mention) > 0` : '';
+  const mentioning = mentions ? ` and m.mentions is not null and ${position}(m.mentions, :mention) > 0` : '';
   return `(select count(*) from messages m
-    where m.conversation = ${alias}.conversation and m.mid > ${alias}.read_from and m.sender_id <> :uid and m.revoked_at is null${mentions})`;
+    where m.conversation = ${alias}.conversation and m.mid > ${from} and m.sender_id <> ${uid} and m.revoked_at is null${mentioning})`;
 }
 
 /**
@@ -293,10 +280,10 @@ export async function listConversations(db: Knex, uid: string, query: Conversati
       ) h order by ${ORDER('h')} limit :limit),
     total as (select
       (select coalesce(sum(cs.unread), 0) from conversation_states cs where cs.uid = :uid and cs.unread > 0 and cs.muted = :no)
-      + (select coalesce(sum(${countSql(db, 'h', false)}), 0) from stays h where h.muted = :no and h.activity > h.read_from) as total_unread),
+      + (select coalesce(sum(${unreadSql(db, { alias: 'h' })}), 0) from stays h where h.muted = :no and h.activity > h.read_from) as total_unread),
     counted as (select p.*,
-      case when p.activity <= p.read_from then 0 when p.channel_type = ${ChannelType.ToUser} then p.kept_unread else ${countSql(db, 'p', false)} end as unread,
-      case when p.activity <= p.read_from then 0 else ${countSql(db, 'p', true)} end as mentions,
+      case when p.activity <= p.read_from then 0 when p.channel_type = ${ChannelType.ToUser} then p.kept_unread else ${unreadSql(db, { alias: 'p' })} end as unread,
+      case when p.activity <= p.read_from then 0 else ${unreadSql(db, { alias: 'p', mentions: true })} end as mentions,
       (select max(m.mid) from messages m where m.conversation = p.conversation and m.mid > p.window_from and m.revoked_at is null) as last_visible,
       peer.read_mid as peer_read_mid
     from page p

@@ -254,8 +254,8 @@ export interface WriteTransaction extends Reads {
    * stream and, for a private conversation, the peer's, whose row it marks changed.
    */
   queueRead(read: NewRead): QueuedRead;
-  /** Keeps a conversation's read position and settings (the private newest message stays the write path's). */
-  saveConversationState(state: ConversationState): Promise<void>;
+  /** Keeps a conversation's settings, changed at stream id `changedId`; its read position stays as it is. */
+  saveConversationSettings(key: ConversationKey, settings: Pick<ConversationState, 'muted' | 'pinned'>, changedId: number): Promise<void>;
   /** A private message `mid` was revoked: it no longer counts as unread in its receiver's conversation. */
   uncountRevoked(receiver: ConversationKey, mid: number): Promise<void>;
   /** Records a change of these conversations at stream id `changedId` (for lists asked `since`). */

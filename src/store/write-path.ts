@@ -158,8 +158,8 @@ export class KnexWriteTransaction implements WriteTransaction {
     return conversations.getConversationState(this.w.trx, key);
   }
 
-  saveConversationState(state: ConversationState): Promise<void> {
-    return conversations.saveConversationState(this.w.trx, state);
+  saveConversationSettings(key: ConversationKey, settings: Pick<ConversationState, 'muted' | 'pinned'>, changedId: number): Promise<void> {
+    return conversations.saveConversationSettings(this.w.trx, key, settings, changedId);
   }
 
   uncountRevoked(receiver: ConversationKey, mid: number): Promise<void> {
