@@ -21,7 +21,7 @@ import { ChannelType } from '../../src/domain.js';
 import { openDatabase } from '../../src/store/database.js';
 import type { NewMessage } from '../../src/store/messages.js';
 import { count, progress } from './report.js';
-import { generator, seedGroup, seedWriter, shuffled, textBodies } from './seed.js';
+import { generator, seedGroup, seedWriter, settleSeeded, shuffled, textBodies } from './seed.js';
 
 export type ConversationsSpec = {
   messages: number;
@@ -130,7 +130,6 @@ export async function seedConversations(database: DatabaseConfig, spec: Conversa
   const bodies = textBodies();
   const baseTime = Date.now() - (spec.groups + spec.backgroundGroups + spec.messages) * 10;
   const db = await openDatabase(database);
-  const isPostgres = db.client.config.client === 'pg';
   const write = seedWriter(db);
   const groupIds: number[] = [];
   const backgroundGroupIds: number[] = [];
@@ -199,7 +198,7 @@ export async function seedConversations(database: DatabaseConfig, spec: Conversa
       }
     }
     const seeded = (performance.now() - started) / 1000;
-    await db.raw(isPostgres ? 'vacuum analyze' : 'pragma wal_checkpoint(TRUNCATE)');
+    const settled = await settleSeeded(db);
     const keyOf = (c: number) =>
       c < first.readerGroup ? conversationKey(ChannelType.ToUser, peers[c]!) : conversationKey(ChannelType.ToGroup, String(groupIds[c - first.readerGroup]));
     const unread = new Map<string, number>();
@@ -216,7 +215,7 @@ export async function seedConversations(database: DatabaseConfig, spec: Conversa
       `(${fixedShare(unreadConversations / readerConversations)}) with ${count(totalUnread)} unread; ${spec.markReaders} one-way pairs for mark-read ` +
       `(${count(mark)} messages); background: ${count(users.length)} users in ${count(pairs.length)} pairs and ${spec.backgroundGroups} groups of ` +
       `${spec.backgroundGroupSize} (${count(background)} messages); written in ${seeded.toFixed(1)} s (${count(spec.messages / seeded)}/s), then ` +
-      `${isPostgres ? 'VACUUM ANALYZE' : 'a WAL checkpoint'} in ${((performance.now() - started) / 1000 - seeded).toFixed(1)} s`;
+      `${settled} in ${((performance.now() - started) / 1000 - seeded).toFixed(1)} s`;
     return { reader, peers, groupIds, unread, totalUnread, sizes, markRead, lastId, description };
   } finally {
     await db.destroy();

@@ -1,5 +1,5 @@
 import { AppError } from '../errors.js';
-import { ChannelType, type ConversationKey, type StoredMessage } from '../domain.js';
+import { ChannelType, type ConversationKey } from '../domain.js';
 import type { ConversationCursor, ConversationSummary, Reads, Store } from '../store/store.js';
 import { requireMembership } from './group-access.js';
 
@@ -59,17 +59,20 @@ export class ConversationService {
   /**
    * Moves the caller's read position forward to `mid` (never back) and answers the unread count after it. A move
    * is a `read` event for the caller's devices and, in a private conversation, the peer's (the read receipt);
-   * in a group only the caller's: the group's members ask read-status when they want to know. The message is
-   * checked before the write, which then holds nothing but the move: a message never changes conversation, and
-   * a position kept in a group someone has just left does no harm (a stay counts from its join).
+   * in a group only the caller's: the group's members ask read-status when they want to know. Everything is
+   * checked inside the write, with no read before it: the membership with the batch's (read ahead for all its
+   * writes at once), the message by the statement that stores the batch's reads.
    */
   async markRead(uid: string, key: Omit<ConversationKey, 'uid'>, mid: number): Promise<number> {
     const conversation = { uid, ...key };
-    const windowStart = await this.visibleWindowStart(this.store, conversation);
-    const message = await this.store.getMessage(mid);
-    if (!message || !belongsTo(message, conversation) || mid <= windowStart) throw AppError.notFound(`message ${mid} not found in this conversation`);
-    const { written } = await this.store.write(async (tx) => tx.queueRead({ key: conversation, mid, windowStart, createdAt: this.now() }));
-    return (await written).unread;
+    const hints = key.channelType === ChannelType.ToGroup ? { memberships: [{ groupId: Number(key.targetId), uid }] } : undefined;
+    const { written } = await this.store.write(async (tx) => {
+      const windowStart = await this.visibleWindowStart(tx, conversation);
+      return tx.queueRead({ key: conversation, mid, windowStart, createdAt: this.now() });
+    }, hints);
+    const outcome = await written;
+    if (!outcome.found) throw AppError.notFound(`message ${mid} not found in this conversation`);
+    return outcome.unread;
   }
 
   /** For each message of the group: how many of the members who could read it have, and who. Members only. */
@@ -114,12 +117,6 @@ export class ConversationService {
     const { membership } = await requireMembership(reads, Number(key.targetId), key.uid);
     return membership.joinedId;
   }
-}
-
-function belongsTo(message: StoredMessage, { uid, channelType, targetId }: ConversationKey): boolean {
-  if (message.channelType !== channelType) return false;
-  if (channelType === ChannelType.ToGroup) return message.targetId === targetId;
-  return (message.senderId === uid && message.targetId === targetId) || (message.senderId === targetId && message.targetId === uid);
 }
 
 const cursorOf = (summary: ConversationSummary): ConversationCursor => ({

@@ -87,15 +87,17 @@ export function readEvent({ key, mid, createdAt }: NewRead) {
 }
 
 /**
- * Stores a batch's reads, each a move only when past the position kept (the newest of several of one
- * conversation): the row (a private one recounted), the `read` event with its inbox rows, and the private peer's
- * row marked changed. Answers, for each in order, whether it moved and the unread count after it. On PostgreSQL
- * it is one statement however many reads there are: inside the serialised write transaction, round trips are
- * what bound throughput.
+ * Stores a batch's reads, each checked first to name a message of its conversation after its window's start (a
+ * read of anything else is not stored: found false), and each a move only when past the position kept (the
+ * newest of several of one conversation): the row (a private one recounted), the `read` event with its inbox
+ * rows, and the private peer's row marked changed. Answers, for each in order, whether it was found, whether it
+ * moved and the unread count after it. On PostgreSQL it is one statement however many reads there are, which also
+ * writes `counter` (the id counter's new value) when given: inside the serialised write transaction, round trips
+ * are what bound throughput.
  */
-export async function storeReads(w: WriteContext, reads: IdentifiedRead[]): Promise<ReadWrite[]> {
+export async function storeReads(w: WriteContext, reads: IdentifiedRead[], counter?: number): Promise<ReadWrite[]> {
   if (reads.length === 0) return [];
-  return w.isPostgres ? storeReadsOnPostgres(w, reads) : storeReadsOnSqlite(w, reads);
+  return w.isPostgres ? storeReadsOnPostgres(w, reads, counter) : storeReadsOnSqlite(w, reads);
 }
 
 const readInput = (reads: IdentifiedRead[]) =>
@@ -106,23 +108,26 @@ const readInput = (reads: IdentifiedRead[]) =>
     target_id: read.key.targetId,
     conversation: conversationOf(read.key),
     mid: read.mid,
-    read_from: Math.max(read.mid, read.windowStart),
+    window_start: read.windowStart,
     id: read.id,
     data: JSON.stringify(readEvent(read).data),
     created_at: read.createdAt,
   }));
 
-async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[]): Promise<ReadWrite[]> {
+async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[], counter: number | undefined): Promise<ReadWrite[]> {
   // The data-modifying parts see the rows as they were before the statement, as does the final count: a read's
   // unread is what follows the position it leaves, its own or the one already kept, whichever is further.
   const unreadAfter = (alias: string, from: string) => unreadSql(w.trx, { alias, from, uid: `${alias}.uid` });
+  const counterUpdate = counter === undefined ? '' : `c as (update counters set value = ${Number(counter)} where name = 'event'),`;
   const result = await w.trx.raw(
-    `with input as (select * from json_to_recordset(?::json) as r(n int, uid text, channel_type smallint, target_id text,
-        conversation text, mid bigint, read_from bigint, id bigint, data text, created_at bigint)),
-      newest as (select distinct on (uid, channel_type, target_id) * from input order by uid, channel_type, target_id, mid desc),
+    `with ${counterUpdate} input as (select * from json_to_recordset(?::json) as r(n int, uid text, channel_type smallint, target_id text,
+        conversation text, mid bigint, window_start bigint, id bigint, data text, created_at bigint)),
+      found as (select input.* from input join messages m on m.mid = input.mid and m.conversation = input.conversation
+        where input.mid > input.window_start),
+      newest as (select distinct on (uid, channel_type, target_id) * from found order by uid, channel_type, target_id, mid desc),
       up as (insert into conversation_states as cs (uid, channel_type, target_id, conversation, read_mid, changed_id, unread)
         select uid, channel_type, target_id, conversation, mid, id,
-          case when channel_type = ${ChannelType.ToUser} then ${unreadAfter('newest', 'newest.read_from')} else 0 end
+          case when channel_type = ${ChannelType.ToUser} then ${unreadAfter('newest', 'newest.mid')} else 0 end
         from newest
         on conflict (uid, channel_type, target_id) do update set read_mid = excluded.read_mid, changed_id = excluded.changed_id, unread = excluded.unread
         where cs.read_mid < excluded.read_mid
@@ -133,19 +138,23 @@ async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[]): P
       t as (update conversation_states p set changed_id = moved.id from moved
         where moved.channel_type = ${ChannelType.ToUser} and p.uid = moved.target_id and p.channel_type = ${ChannelType.ToUser}
           and p.target_id = moved.uid and p.changed_id < moved.id)
-    select input.n, moved.id is not null as moved,
-      ${unreadAfter('input', 'greatest(input.read_from, coalesce(kept.read_mid, 0))')} as unread
+    select found.n is not null as found, moved.id is not null as moved,
+      ${unreadAfter('input', 'greatest(input.mid, coalesce(kept.read_mid, 0))')} as unread
     from input
+      left join found on found.n = input.n
       left join moved on moved.id = input.id
       left join conversation_states kept on kept.uid = input.uid and kept.channel_type = input.channel_type and kept.target_id = input.target_id
     order by input.n`,
     [JSON.stringify(readInput(reads))],
   );
-  return (result as { rows: Array<{ moved: boolean; unread: string }> }).rows.map((row) => ({ moved: row.moved, unread: Number(row.unread) }));
+  return (result as { rows: Array<{ found: boolean; moved: boolean; unread: string }> }).rows.map((row) =>
+    row.found ? { found: true, moved: row.moved, unread: Number(row.unread) } : { found: false },
+  );
 }
 
 function prepareReads(connection: SqliteConnection) {
   return {
+    found: connection.prepare('select 1 from messages where mid = ? and conversation = ?'),
     kept: connection.prepare('select read_mid from conversation_states where uid = ? and channel_type = ? and target_id = ?'),
     unread: connection.prepare('select count(*) as n from messages where conversation = ? and mid > ? and sender_id <> ? and revoked_at is null'),
     save: connection.prepare(
@@ -166,20 +175,21 @@ function prepareReads(connection: SqliteConnection) {
  */
 async function storeReadsOnSqlite(w: WriteContext, reads: IdentifiedRead[]): Promise<ReadWrite[]> {
   const statements = await preparedStatements(w.trx, prepareReads);
-  return readInput(reads).map((row, n) => {
+  return readInput(reads).map((row, n): ReadWrite => {
     const read = reads[n]!;
+    if (read.mid <= read.windowStart || statements.found.get(read.mid, row.conversation) === undefined) return { found: false };
     const isPrivate = row.channel_type === ChannelType.ToUser;
     const countAfter = (mid: number) => Number((statements.unread.get(row.conversation, mid, row.uid) as { n: number }).n);
     const kept = statements.kept.get(row.uid, row.channel_type, row.target_id) as { read_mid: number } | undefined;
     const keptMid = Number(kept?.read_mid ?? 0);
     const moved = read.mid > keptMid;
     if (moved) {
-      statements.save.run(row.uid, row.channel_type, row.target_id, row.conversation, read.mid, read.id, isPrivate ? countAfter(row.read_from) : 0);
+      statements.save.run(row.uid, row.channel_type, row.target_id, row.conversation, read.mid, read.id, isPrivate ? countAfter(read.mid) : 0);
       statements.event.run(read.id, row.uid, row.data, read.createdAt);
       for (const uid of readEvent(read).recipients) statements.inbox.run(uid, read.id);
       if (isPrivate) statements.touch.run(read.id, row.target_id, row.uid, read.id);
     }
-    return { moved, unread: countAfter(Math.max(row.read_from, keptMid)) };
+    return { found: true, moved, unread: countAfter(Math.max(read.mid, keptMid)) };
   });
 }
 

@@ -148,7 +148,7 @@ export interface QueuedMessage {
 /** A move of a user's read position in a conversation, queued by a work to be stored with its batch's. */
 export interface NewRead {
   key: ConversationKey;
-  /** The message read up to. */
+  /** The message read up to: checked when the read is stored to be one of the conversation's, after `windowStart`. */
   mid: number;
   /** Where what the user may see of the conversation starts: 0, or their join of the group. */
   windowStart: number;
@@ -156,10 +156,8 @@ export interface NewRead {
 }
 
 /** What became of a queued read: whether the position moved (a `read` event), and the unread count after it. */
-export interface ReadWrite {
-  moved: boolean;
-  unread: number;
-}
+/** What became of a queued read: not stored when its message is not one the reader may see in the conversation. */
+export type ReadWrite = { found: false } | { found: true; moved: boolean; unread: number };
 
 export interface QueuedRead {
   /** Settles as QueuedMessage.written does: look only once the write is answered. */

@@ -70,13 +70,16 @@ async function storeQueued(w: WriteContext, queued: Queued[], events: CommittedE
 /** A queued read and the settling of its `written`. */
 type QueuedReadEntry = conversations.IdentifiedRead & { settle(write: ReadWrite): void };
 
-/** Stores queued reads in one go and settles each; those that moved join the batch's committed events. */
-async function storeQueuedReads(w: WriteContext, queued: QueuedReadEntry[], events: CommittedEvent[]): Promise<void> {
+/**
+ * Stores queued reads in one go and settles each; those that moved join the batch's committed events. `counter`
+ * goes along as in insertMessages.
+ */
+async function storeQueuedReads(w: WriteContext, queued: QueuedReadEntry[], events: CommittedEvent[], counter?: number): Promise<void> {
   if (queued.length === 0) return;
-  const outcomes = await conversations.storeReads(w, queued);
+  const outcomes = await conversations.storeReads(w, queued, counter);
   queued.forEach((entry, i) => {
     const outcome = outcomes[i]!;
-    if (outcome.moved) {
+    if (outcome.found && outcome.moved) {
       const { data, recipients } = conversations.readEvent(entry);
       events.push(committedEvent({ id: entry.id, kind: 'read', data }, recipients));
     }
@@ -308,15 +311,16 @@ export async function runBatch(
           return { ok: false, error, wrote: writes > before };
         }
       },
-      // Last in the batch, so PostgreSQL's statement can write the counter too: one round trip fewer.
+      // Last in the batch, so that on PostgreSQL its last statement writes the counter too: one round trip fewer.
       flush: async () => {
-        if (queued.length > 0) {
-          const value = last;
-          await storeQueued({ trx, ids, isPostgres }, queued.splice(0), batch.events, isPostgres ? value : undefined);
-          if (isPostgres) counter = value;
-        }
-        // After the messages, so that a read counts what the batch stored before it.
-        await storeQueuedReads({ trx, ids, isPostgres }, queuedReads.splice(0), batch.events);
+        const w = { trx, ids, isPostgres };
+        const value = last;
+        const counterWith = (isLast: boolean) => (isPostgres && isLast ? value : undefined);
+        const [messagesToStore, readsToStore] = [queued.splice(0), queuedReads.splice(0)];
+        await storeQueued(w, messagesToStore, batch.events, counterWith(readsToStore.length === 0));
+        // After the messages, so that a read counts what the batch stored before it and may read one of them.
+        await storeQueuedReads(w, readsToStore, batch.events, counterWith(true));
+        if (isPostgres && messagesToStore.length + readsToStore.length > 0) counter = value;
       },
     });
     if (last !== counter) await writeCounter(trx, isPostgres, last);

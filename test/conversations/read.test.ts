@@ -210,6 +210,28 @@ describeOnEngines('conversations: read positions', (engine) => {
       assert.equal((await conversationOf(alice.client, 0, bob.uid)).readLogId, '0');
     });
 
+    it('refuses a bad read sent together with good ones alone: the good ones move, the bad one leaves no event', async () => {
+      const { alice, bob, logIds } = await threeUnread();
+      const carol = await person(chatlog(), 'carol');
+      const fromCarol = await say(carol.client, alice.uid, 'from carol');
+      const elsewhere = await say(carol.client, bob.uid, 'not for alice');
+      const before = await signalsOf(alice.client, SIGNAL_READ);
+      // Sent at once, so that they share write batches.
+      const [good, bad, other] = await Promise.all([
+        expectOk(markRead(alice.client, 0, bob.uid, logIds[1]!)),
+        markRead(alice.client, 0, bob.uid, elsewhere),
+        expectOk(markRead(alice.client, 0, carol.uid, fromCarol)),
+      ]);
+      assert.deepEqual([good, other], [{ unread: 1 }, { unread: 0 }]);
+      expectError(bad, -1007, 'a message between two others');
+      const reads = (await signalsOf(alice.client, SIGNAL_READ)).slice(before.length);
+      assert.deepEqual(reads.map((signal) => [signal.read!.target, signal.read!.mid]).sort(), [
+        [bob.uid, logIds[1]],
+        [carol.uid, fromCarol],
+      ]);
+      assert.equal((await conversationOf(alice.client, 0, bob.uid)).readLogId, String(logIds[1]));
+    });
+
     it('refuses a group the caller is not in or has left with -1019, as group-chat-record does, and answers -1007 for one that does not exist and a message from before their join', async () => {
       const owner = await person(chatlog(), 'owner');
       const bob = await person(chatlog(), 'bob');
