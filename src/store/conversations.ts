@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import { ChannelType, type ConversationKey, type ConversationState } from '../domain.js';
 import type { ConversationListing, ConversationQuery, MemberReadPosition, NewRead, ReadWrite } from './store.js';
+import { namedRaw } from './pg-statements.js';
 import { preparedStatements, type SqliteConnection } from './sqlite-statements.js';
 import type { WriteContext } from './stream.js';
 import { MESSAGE_COLUMNS, groupConversation, privateConversation, toMessage, type MessageRow } from './rows.js';
@@ -118,8 +119,12 @@ async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[], co
   // The data-modifying parts see the rows as they were before the statement, as does the final count: a read's
   // unread is what follows the position it leaves, its own or the one already kept, whichever is further.
   const unreadAfter = (alias: string, from: string) => unreadSql(w.trx, { alias, from, uid: `${alias}.uid` });
-  const counterUpdate = counter === undefined ? '' : `c as (update counters set value = ${Number(counter)} where name = 'event'),`;
-  const result = await w.trx.raw(
+  const counterUpdate = counter === undefined ? '' : `c as (update counters set value = ? where name = 'event'),`;
+  // The position kept before the statement, looked up by key: a join would have the planner scan a small table whole.
+  const keptReadMid =
+    '(select kept.read_mid from conversation_states kept where kept.uid = input.uid and kept.channel_type = input.channel_type and kept.target_id = input.target_id)';
+  const result = await namedRaw(
+    w.trx,
     `with ${counterUpdate} input as (select * from json_to_recordset(?::json) as r(n int, uid text, channel_type smallint, target_id text,
         conversation text, mid bigint, window_start bigint, id bigint, data text, created_at bigint)),
       found as (select input.* from input join messages m on m.mid = input.mid and m.conversation = input.conversation
@@ -139,13 +144,12 @@ async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[], co
         where moved.channel_type = ${ChannelType.ToUser} and p.uid = moved.target_id and p.channel_type = ${ChannelType.ToUser}
           and p.target_id = moved.uid and p.changed_id < moved.id)
     select found.n is not null as found, moved.id is not null as moved,
-      ${unreadAfter('input', 'greatest(input.mid, coalesce(kept.read_mid, 0))')} as unread
+      ${unreadAfter('input', `greatest(input.mid, coalesce(${keptReadMid}, 0))`)} as unread
     from input
       left join found on found.n = input.n
       left join moved on moved.id = input.id
-      left join conversation_states kept on kept.uid = input.uid and kept.channel_type = input.channel_type and kept.target_id = input.target_id
     order by input.n`,
-    [JSON.stringify(readInput(reads))],
+    [...(counter === undefined ? [] : [counter]), JSON.stringify(readInput(reads))],
   );
   return (result as { rows: Array<{ found: boolean; moved: boolean; unread: string }> }).rows.map((row) =>
     row.found ? { found: true, moved: row.moved, unread: Number(row.unread) } : { found: false },
@@ -278,7 +282,8 @@ export async function listConversations(db: Knex, uid: string, query: Conversati
   }
   const and = (filters: string[]) => filters.map((filter) => ` and ${filter}`).join('');
   const where = (filters: string[]) => (filters.length === 0 ? '' : `where ${filters.join(' and ')}`);
-  const result: unknown = await db.raw(
+  const result: unknown = await namedRaw(
+    db,
     `with stays as materialized (${groupHeadsSql(db)}),
     page as (
       select * from (

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import { ChannelType, type OutgoingMessage, type StoredMessage } from '../domain.js';
 import { MESSAGE_COLUMNS, chunks, groupConversation, privateConversation, toMessage, type MessageRow } from './rows.js';
+import { namedRaw } from './pg-statements.js';
 import { preparedStatements, type SqliteConnection } from './sqlite-statements.js';
 import type { WriteContext } from './stream.js';
 
@@ -80,9 +81,11 @@ async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter:
   const columns = Object.keys(rows[0]!).join(', ');
   // The rows travel as one JSON parameter: a parameter per value would cost the driver and the parser far more.
   // A repeat inside the batch loses to the entry before it (inserted in mid order); `x` sees only rows from
-  // before the statement, `k` those it inserted.
-  const counterUpdate = counter === undefined ? '' : `c as (update counters set value = ${Number(counter)} where name = 'event'),`;
-  const result = await w.trx.raw(
+  // before the statement, `k` those it inserted. `x` is looked up (by the unique key) only for the repeats: a join
+  // of every entry would have the planner scan a small table whole, once per batch.
+  const counterUpdate = counter === undefined ? '' : `c as (update counters set value = ? where name = 'event'),`;
+  const result = await namedRaw(
+    w.trx,
     `with ${counterUpdate} input as (select * from json_populate_recordset(null::messages, ?::json)),
       m as (insert into messages (${columns}) select ${columns} from input order by mid
         on conflict (sender_id, msg_id) do nothing returning mid, channel_type, target_id, sender_id, msg_id, created_at, conversation),
@@ -93,9 +96,10 @@ async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter:
     select coalesce(k.mid, x.mid) as mid, coalesce(k.created_at, x.created_at) as created_at
     from input
       left join m k on k.sender_id = input.sender_id and k.msg_id = input.msg_id
-      left join messages x on x.sender_id = input.sender_id and x.msg_id = input.msg_id
+      left join lateral (select x.mid, x.created_at from messages x
+        where k.mid is null and x.sender_id = input.sender_id and x.msg_id = input.msg_id limit 1) x on true
     order by input.mid`,
-    [rowsJson(rows), ChannelType.ToGroup, JSON.stringify(inbox)],
+    [...(counter === undefined ? [] : [counter]), rowsJson(rows), ChannelType.ToGroup, JSON.stringify(inbox)],
   );
   return (result as { rows: Array<{ mid: string; created_at: string }> }).rows.map((row) => ({ mid: Number(row.mid), createdAt: Number(row.created_at) }));
 }
