@@ -39,7 +39,14 @@ interface SummaryRow extends StateRow {
   [column: `m_${string}`]: unknown;
 }
 
-const lastMessageRow = (row: SummaryRow): MessageRow => Object.fromEntries(MESSAGE_NAMES.map((name) => [name, row[`m_${name}`]])) as unknown as MessageRow;
+const PREFIXED_NAMES = MESSAGE_NAMES.map((name) => [name, `m_${name}` as const] as const);
+
+/** A loop rather than Object.fromEntries: a page maps 50 of these, and this is most of its row mapping's cost. */
+function lastMessageRow(row: SummaryRow): MessageRow {
+  const message: Record<string, unknown> = {};
+  for (const [name, prefixed] of PREFIXED_NAMES) message[name] = row[prefixed];
+  return message as unknown as MessageRow;
+}
 
 /** The messages.conversation key of a user's conversation. */
 export function conversationOf({ uid, channelType, targetId }: ConversationKey): string {
@@ -52,7 +59,7 @@ const keyWhere = ({ uid, channelType, targetId }: ConversationKey) => ({ uid, ch
 
 export async function getConversationState(db: Knex, key: ConversationKey): Promise<ConversationState | undefined> {
   const row: StateRow | undefined = await db('conversation_states').where(keyWhere(key)).first();
-  return row && toState(row);
+  return row && toState(row, row.uid);
 }
 
 /** Keeps a conversation's settings, the stream id of their change with them; the rest of its row stays. */
@@ -318,7 +325,7 @@ export async function listConversations(db: Knex, uid: string, query: Conversati
   const conversations = rows
     .filter((row) => row.target_id !== null)
     .map((row) => ({
-      ...toState({ ...row, uid }),
+      ...toState(row, uid),
       activity: Number(row.activity),
       lastId: Number(row.last_id),
       ...(row.channel_type === ChannelType.ToUser && { peerReadMid: Number(row.peer_read_mid ?? 0) }),
@@ -329,9 +336,9 @@ export async function listConversations(db: Knex, uid: string, query: Conversati
   return { conversations, totalUnread: Number(rows[0]?.total_unread ?? 0), position: Number(rows[0]?.position ?? 0) };
 }
 
-function toState(row: StateRow): ConversationState {
+function toState(row: Omit<StateRow, 'uid'>, uid: string): ConversationState {
   return {
-    uid: row.uid,
+    uid,
     channelType: row.channel_type as ChannelType,
     targetId: row.target_id,
     readMid: Number(row.read_mid),
