@@ -16,6 +16,8 @@ export interface LoadSpec {
   path: string;
   connections: number;
   seconds: number;
+  /** Requests a second across the connections (autocannon's overallRate); as fast as they are answered when absent. */
+  rate?: number;
   headers?: Record<string, string>;
   /** Headers and body of request number n: every request may differ. */
   request: (n: number) => { headers?: Record<string, string>; body: string | Buffer };
@@ -83,6 +85,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
       {
         url: spec.url + spec.path,
         connections: spec.connections,
+        ...(spec.rate !== undefined && { overallRate: spec.rate }),
         duration: spec.seconds,
         method: 'POST',
         headers: spec.headers,
