@@ -14,7 +14,7 @@
  * random cursor of the walk), and {count: 50, since} after 5 peers sent one message each. Then with 8
  * connections: read {type: 0, targetId, logId} of the mark-read pairs, each call the receiver's next unread
  * message, beside a private push at the same concurrency (both one write of group commit), first as fast as
- * they are answered, then both at READ_RATE calls a second.
+ * they are answered, then both at READ_RATE calls a second, evenly spaced (open loop).
  *
  *   npm run bench:conversations
  *   BENCH_MESSAGES=100000 BENCH_DURATION=3 BENCH_WARMUP=1 npm run bench:conversations     # a smoke run
@@ -35,6 +35,7 @@ import { ChannelType } from '../src/domain.js';
 import { listConversations } from '../src/store/conversations.js';
 import type { ConversationCursor } from '../src/store/store.js';
 import { knexConfig, openDatabase } from '../src/store/database.js';
+import { spawnChild } from './lib/child.js';
 import { cpuProfile } from './lib/profile.js';
 import { envelopeCheck, formatRuns, freshPushCheck, recordPagesCheck, type ResponseCheck } from './lib/load.js';
 import { describeWritePath, errorsOf, warmAndMeasure, type Measured } from './lib/measure.js';
@@ -232,7 +233,7 @@ export async function conversationsPart(settings: ConversationSettings): Promise
   const servers = await startServers({ nodeArgs: profile.nodeArgs, prepare: async (database) => void (data = await seedConversations(database, spec)) });
   const { reader, peers, markRead, description } = data!;
   const problems: string[] = [];
-  const runs: Record<'history' | 'first' | 'later' | 'since' | 'read' | 'push' | 'readAtRate' | 'pushAtRate', Measured | undefined> = {
+  const runs: Record<'history' | 'first' | 'later' | 'since' | 'read' | 'push' | 'readAtRate' | 'pushAtRate' | 'floorAtRate', Measured | undefined> = {
     history: undefined,
     first: undefined,
     later: undefined,
@@ -241,6 +242,7 @@ export async function conversationsPart(settings: ConversationSettings): Promise
     push: undefined,
     readAtRate: undefined,
     pushAtRate: undefined,
+    floorAtRate: undefined,
   };
   const historyPages = { pages: 0, records: 0 };
   let walkLine: string | undefined;
@@ -362,6 +364,17 @@ export async function conversationsPart(settings: ConversationSettings): Promise
     runs.push = await measurePushes(`private push, ${READ_CONNECTIONS} connections (baseline)`);
     runs.readAtRate = await measureReads(`read at ${READ_RATE}/s`, READ_RATE);
     runs.pushAtRate = await measurePushes(`private push at ${READ_RATE}/s (baseline)`, READ_RATE);
+    // The machine's floor at that rate: a bare Koa app answering at once (the push bench's ceiling server).
+    const bare = await spawnChild('bench/lib/ceiling-server.ts', { ...process.env, JWT_SECRET: 'unused', LOG_LEVEL: 'silent' });
+    try {
+      const title = `bare Koa at ${READ_RATE}/s (floor)`;
+      runs.floorAtRate = await warmAndMeasure(
+        { ...write, url: bare.url, title, rate: READ_RATE, path: '/healthz', request: () => ({ body: '{}' }) },
+        { ...options, children: [bare] },
+      );
+    } finally {
+      await bare.stop();
+    }
     if (moves.past > 0)
       runs.readAtRate.result.failures.set(`calls past the ${count(supply)} seeded messages to read (not moving): raise BENCH_MESSAGES`, moves.past);
     runs.readAtRate.result.errors += moves.past;
@@ -385,8 +398,8 @@ export async function conversationsPart(settings: ConversationSettings): Promise
   } finally {
     await servers.close();
   }
-  const { history, first, later, since, read, push, readAtRate, pushAtRate } = runs as Record<keyof typeof runs, Measured>;
-  const all = [history, first, later, since, read, push, readAtRate, pushAtRate];
+  const { history, first, later, since, read, push, readAtRate, pushAtRate, floorAtRate } = runs as Record<keyof typeof runs, Measured>;
+  const all = [history, first, later, since, read, push, readAtRate, pushAtRate, floorAtRate];
   const valid = errorsOf(all) === 0 && problems.length === 0;
   const perPage = fixed(historyPages.records / historyPages.pages, 0);
   const conversations = count(data!.unread.size);
@@ -408,7 +421,7 @@ export async function conversationsPart(settings: ConversationSettings): Promise
       `load:     the reader's list, one request at a time: {count: ${PAGE}}; {count: ${PAGE}, cursor} of a random full page of the walk;`,
       `          {count: ${PAGE}, since} after ${SINCE_CHANGES} peers sent one message each; baseline pri-chat-record {targetId, count: ${HISTORY_COUNT}} of random peers;`,
       `          then read {type: 0, targetId, logId} of ${markRead.length} one-way pairs, each call the next unread message, and a private push, ${READ_CONNECTIONS} connections`,
-      `          as fast as they are answered, then both at ${READ_RATE} requests/s (autocannon's overallRate, at most ${READ_CONNECTIONS} in flight)`,
+      `          as fast as they are answered, then both at ${READ_RATE} requests/s evenly spaced (open loop, ${READ_CONNECTIONS} connections), and a bare Koa app at that rate`,
       `walk:     ${walkLine ?? '-'}; every conversation once, newest first, each unread count and totalUnread as seeded${problems.length ? ': NO, see below' : ''}`,
       '',
       ...formatRuns(all.map((m) => m.result)),
@@ -433,8 +446,8 @@ export async function conversationsPart(settings: ConversationSettings): Promise
       listHeadline('later page (cursor)', later),
       listHeadline(`since (${SINCE_CHANGES} changed)`, since),
       {
-        figure: `conversations: mark-read at ${READ_RATE}/s, p99 (p50; private push at ${READ_RATE}/s p99)`,
-        measured: `${fixed(readAtRate.result.p99, 2)} ms (${fixed(readAtRate.result.p50, 2)}; ${fixed(pushAtRate.result.p99, 2)})`,
+        figure: `conversations: mark-read at ${READ_RATE}/s, p99 (p50; p99 of a private push and of bare Koa at that rate)`,
+        measured: `${fixed(readAtRate.result.p99, 2)} ms (${fixed(readAtRate.result.p50, 2)}; ${fixed(pushAtRate.result.p99, 1)}, ${fixed(floorAtRate.result.p99, 1)})`,
         target: `p99 <= ${TARGET_READ_P99_MS} ms`,
         verdict: verdictOf(valid, readAtRate.result.p99 <= TARGET_READ_P99_MS),
         bound: `${paths[2]!.trim()}; ${describeBound(readAtRate.usage)}`,

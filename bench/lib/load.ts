@@ -1,10 +1,13 @@
 /**
- * Closed-loop load with autocannon, every response checked: a benchmark that silently measures error answers is
- * worthless, so each failed answer (non-2xx, a non-zero envelope result, whatever the check refuses) and each
- * connection error is counted and labelled.
+ * Load, every response checked: a benchmark that silently measures error answers is worthless, so each failed
+ * answer (non-2xx, a non-zero envelope result, whatever the check refuses) and each connection error is counted and
+ * labelled. Closed loop with autocannon (each connection sends its next request once answered), or open loop at a
+ * rate (requests evenly spaced, whatever became of the earlier ones).
  */
+import { Agent, request as httpRequest } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
+import { OpenLoop } from './open-loop.js';
 import { fixed, formatTable, progress } from './report.js';
 
 /** Why a response is a failure, or undefined for a success. */
@@ -16,7 +19,11 @@ export interface LoadSpec {
   path: string;
   connections: number;
   seconds: number;
-  /** Requests a second across the connections (autocannon's overallRate); as fast as they are answered when absent. */
+  /**
+   * Requests a second, evenly spaced, over at most `connections` keep-alive connections (open loop: latency at an
+   * offered load); when absent, each connection sends as soon as it is answered. Not autocannon's overallRate, which
+   * sends each second's budget in a burst and so measures a closed loop again.
+   */
   rate?: number;
   headers?: Record<string, string>;
   /** Headers and body of request number n: every request may differ. */
@@ -70,8 +77,12 @@ export function summarise(latencies: ArrayLike<number>): LatencySummary {
   return { count: sorted.length, mean: sorted.reduce((a, b) => a + b, 0) / sorted.length, p50: at(0.5), p99: at(0.99), max: at(1) };
 }
 
-/** Runs autocannon for spec.seconds; error responses are counted, never thrown. */
+/** Runs the load for spec.seconds; error responses are counted, never thrown. */
 export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+  return spec.rate === undefined ? runClosedLoad(spec) : runOpenLoad({ ...spec, rate: spec.rate });
+}
+
+function runClosedLoad(spec: LoadSpec): Promise<LoadResult> {
   const check = spec.check ?? envelopeCheck;
   const failures = new Map<string, number>();
   const fail = (label: string) => failures.set(label, (failures.get(label) ?? 0) + 1);
@@ -85,7 +96,6 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
       {
         url: spec.url + spec.path,
         connections: spec.connections,
-        ...(spec.rate !== undefined && { overallRate: spec.rate }),
         duration: spec.seconds,
         method: 'POST',
         headers: spec.headers,
@@ -115,6 +125,48 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
     instance.on('response', (_client: unknown, _status: number, _bytes: number, ms: number) => latencies.push(ms));
     instance.on('reqError', (err: { code?: string; message?: string }) => fail(`connection error or timeout: ${err.code ?? err.message}`));
   });
+}
+
+/** Latency from when each request was due, so that a server falling behind shows as latency, not as a lower rate. */
+async function runOpenLoad(spec: LoadSpec & { rate: number }): Promise<LoadResult> {
+  const check = spec.check ?? envelopeCheck;
+  const target = new URL(spec.url + spec.path);
+  const agent = new Agent({ keepAlive: true, maxSockets: spec.connections });
+  const maxInFlight = Math.max(spec.connections * 50, 100);
+  const loop = new OpenLoop(Math.round(spec.seconds * spec.rate), spec.rate, maxInFlight);
+  const latencies: number[] = [];
+  const send = (n: number) =>
+    new Promise<void>((resolve, reject) => {
+      const { headers, body } = spec.request(n);
+      const started = performance.now();
+      const outgoing = httpRequest(target, { method: 'POST', agent, headers: { ...spec.headers, ...headers } }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          latencies.push(performance.now() - started);
+          const failure = check(response.statusCode ?? 0, Buffer.concat(chunks).toString());
+          return failure === undefined ? resolve() : reject(new Error(failure));
+        });
+        response.on('error', reject);
+      });
+      outgoing.on('error', (err: NodeJS.ErrnoException) => reject(new Error(`connection error or timeout: ${err.code ?? err.message}`)));
+      outgoing.end(body);
+    });
+  const started = performance.now();
+  const ticker = setInterval(() => progress(`  ${spec.title}: ${((performance.now() - started) / 1000).toFixed(0)} s, ${latencies.length} responses`), 1000);
+  try {
+    await loop.run(send);
+    await loop.settle();
+  } finally {
+    clearInterval(ticker);
+    agent.destroy();
+  }
+  const seconds = (performance.now() - started) / 1000;
+  const failures = new Map(loop.failures);
+  if (loop.dropped > 0) failures.set(`not sent: ${maxInFlight} already in flight (the server fell behind the rate)`, loop.dropped);
+  if (loop.inFlight > 0) failures.set('unanswered at the end', loop.inFlight);
+  const errors = [...failures.values()].reduce((a, b) => a + b, 0);
+  return { title: spec.title, responses: latencies.length, seconds, rps: latencies.length / seconds, ...summarise(latencies), errors, failures };
 }
 
 /** The table of runs, and every kind of error of the runs that had any, so that none goes unseen. */
