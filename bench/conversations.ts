@@ -1,8 +1,8 @@
 /**
  * `npm run bench:conversations` (part 7 of `npm run bench`): the conversation list and mark-read of API.md §9 at
  * a million messages. Issue 17's targets: the list p50 <= 10 ms for a user with 10,000 conversations at
- * 1,000,000 messages; mark-read p99 <= 10 ms, judged at an offered load of READ_RATE calls a second. (The third, push throughput with this write path within 10% of
- * before, is part 1: `BENCH_ONLY=push npm run bench`.)
+ * 1,000,000 messages; mark-read p99 <= 10 ms, judged at an offered load of READ_RATE calls a second. (The third,
+ * push throughput with this write path within 10% of before, is part 1: `BENCH_ONLY=push npm run bench`.)
  *
  * The data (lib/seed-conversations.ts) is written through the store's write path before the server starts: one
  * reader with BENCH_CONVERSATIONS private peers and 50 groups, most of them read (the reader sent the message

@@ -68,7 +68,6 @@ export function seedWriter(db: Knex): (work: (tx: KnexWriteTransaction) => Promi
     );
 }
 
-/** A new group as the seed creates it: anyone may join, everyone may speak. */
 /**
  * After seeding, what a live server would have had time for: planner statistics and the visibility map
  * (index-only scans), as autovacuum would make them, and the seeded pages written out (a checkpoint), so that
@@ -85,6 +84,7 @@ export async function settleSeeded(db: Knex): Promise<string> {
   return 'VACUUM ANALYZE and a CHECKPOINT';
 }
 
+/** A new group as the seed creates it: anyone may join, everyone may speak. */
 export function seedGroup(name: string, ownerId: string, markId: string, createdAt: number): NewGroup {
   const settings = { name, publicName: name, avatar: '', introduce: '', joinType: JoinType.Anyone, muteType: MuteType.Everyone, friendType: 0 as const };
   return { ...settings, ownerId, markId, groupType: 0, key: '0'.repeat(32), createdAt };
