@@ -24,6 +24,8 @@ export function knexConfig(database: DatabaseConfig): Knex.Config {
         connection.pragma('journal_mode = WAL');
         connection.pragma('synchronous = FULL');
         connection.pragma('busy_timeout = 5000');
+        // 64 MiB of pages kept in-process instead of SQLite's 2 MiB: beyond it every page read is a system call.
+        connection.pragma('cache_size = -65536');
         done(null, connection);
       },
     },
