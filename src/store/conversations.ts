@@ -124,7 +124,8 @@ const readInput = (reads: IdentifiedRead[]) =>
 
 async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[], counter: number | undefined): Promise<ReadWrite[]> {
   // The data-modifying parts see the rows as they were before the statement, as does the final count: a read's
-  // unread is what follows the position it leaves, its own or the one already kept, whichever is further.
+  // unread is what follows the position it leaves, its own or the one already kept, whichever is further. A
+  // private read that moved has just been counted for its row: that count is the answer.
   const unreadAfter = (alias: string, from: string) => unreadSql(w.trx, { alias, from, uid: `${alias}.uid` });
   const counterUpdate = counter === undefined ? '' : `c as (update counters set value = ? where name = 'event'),`;
   // The position kept before the statement, looked up by key: a join would have the planner scan a small table whole.
@@ -143,15 +144,16 @@ async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[], co
         from newest
         on conflict (uid, channel_type, target_id) do update set read_mid = excluded.read_mid, changed_id = excluded.changed_id, unread = excluded.unread
         where cs.read_mid < excluded.read_mid
-        returning uid, channel_type, target_id),
-      moved as (select newest.* from newest join up using (uid, channel_type, target_id)),
+        returning uid, channel_type, target_id, unread),
+      moved as (select newest.*, up.unread as kept_unread from newest join up using (uid, channel_type, target_id)),
       e as (insert into events (id, kind, actor, data, created_at) select id, 'read', uid, data, created_at from moved),
       i as (insert into inbox (uid, id) select uid, id from moved union select target_id, id from moved where channel_type = ${ChannelType.ToUser}),
       t as (update conversation_states p set changed_id = moved.id from moved
         where moved.channel_type = ${ChannelType.ToUser} and p.uid = moved.target_id and p.channel_type = ${ChannelType.ToUser}
           and p.target_id = moved.uid and p.changed_id < moved.id)
     select found.n is not null as found, moved.id is not null as moved,
-      ${unreadAfter('input', `greatest(input.mid, coalesce(${keptReadMid}, 0))`)} as unread
+      case when moved.channel_type = ${ChannelType.ToUser} then moved.kept_unread
+        else ${unreadAfter('input', `greatest(input.mid, coalesce(${keptReadMid}, 0))`)} end as unread
     from input
       left join found on found.n = input.n
       left join moved on moved.id = input.id
@@ -190,17 +192,18 @@ async function storeReadsOnSqlite(w: WriteContext, reads: IdentifiedRead[]): Pro
     const read = reads[n]!;
     if (read.mid <= read.windowStart || statements.found.get(read.mid, row.conversation) === undefined) return { found: false };
     const isPrivate = row.channel_type === ChannelType.ToUser;
-    const countAfter = (mid: number) => Number((statements.unread.get(row.conversation, mid, row.uid) as { n: number }).n);
     const kept = statements.kept.get(row.uid, row.channel_type, row.target_id) as { read_mid: number } | undefined;
     const keptMid = Number(kept?.read_mid ?? 0);
     const moved = read.mid > keptMid;
+    // Counted once: what follows the position the read leaves, its own or the one kept, whichever is further.
+    const unread = Number((statements.unread.get(row.conversation, Math.max(read.mid, keptMid), row.uid) as { n: number }).n);
     if (moved) {
-      statements.save.run(row.uid, row.channel_type, row.target_id, row.conversation, read.mid, read.id, isPrivate ? countAfter(read.mid) : 0);
+      statements.save.run(row.uid, row.channel_type, row.target_id, row.conversation, read.mid, read.id, isPrivate ? unread : 0);
       statements.event.run(read.id, row.uid, row.data, read.createdAt);
       for (const uid of readEvent(read).recipients) statements.inbox.run(uid, read.id);
       if (isPrivate) statements.touch.run(read.id, row.target_id, row.uid, read.id);
     }
-    return { found: true, moved, unread: countAfter(Math.max(read.mid, keptMid)) };
+    return { found: true, moved, unread };
   });
 }
 
