@@ -145,14 +145,14 @@ async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[], co
         on conflict (uid, channel_type, target_id) do update set read_mid = excluded.read_mid, changed_id = excluded.changed_id, unread = excluded.unread
         where cs.read_mid < excluded.read_mid
         returning uid, channel_type, target_id, unread),
-      moved as (select newest.*, up.unread as kept_unread from newest join up using (uid, channel_type, target_id)),
+      moved as (select newest.*, up.unread as row_unread from newest join up using (uid, channel_type, target_id)),
       e as (insert into events (id, kind, actor, data, created_at) select id, 'read', uid, data, created_at from moved),
       i as (insert into inbox (uid, id) select uid, id from moved union select target_id, id from moved where channel_type = ${ChannelType.ToUser}),
       t as (update conversation_states p set changed_id = moved.id from moved
         where moved.channel_type = ${ChannelType.ToUser} and p.uid = moved.target_id and p.channel_type = ${ChannelType.ToUser}
           and p.target_id = moved.uid and p.changed_id < moved.id)
     select found.n is not null as found, moved.id is not null as moved,
-      case when moved.channel_type = ${ChannelType.ToUser} then moved.kept_unread
+      case when moved.channel_type = ${ChannelType.ToUser} then moved.row_unread
         else ${unreadAfter('input', `greatest(input.mid, coalesce(${keptReadMid}, 0))`)} end as unread
     from input
       left join found on found.n = input.n
