@@ -155,8 +155,10 @@ export interface NewRead {
   createdAt: number;
 }
 
-/** What became of a queued read: whether the position moved (a `read` event), and the unread count after it. */
-/** What became of a queued read: not stored when its message is not one the reader may see in the conversation. */
+/**
+ * What became of a queued read: not stored when its message is not one the reader may see in the conversation;
+ * else whether the position moved (a `read` event), and the unread count after it.
+ */
 export type ReadWrite = { found: false } | { found: true; moved: boolean; unread: number };
 
 export interface QueuedRead {
