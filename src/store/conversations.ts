@@ -8,9 +8,9 @@
 import type { Knex } from 'knex';
 import { ChannelType, type ConversationKey, type ConversationState } from '../domain.js';
 import type { ConversationListing, ConversationQuery, MemberReadPosition, NewRead, ReadWrite } from './store.js';
-import { namedRaw } from './pg-statements.js';
+import { isPostgres, namedRaw } from './pg-statements.js';
 import { preparedStatements, type SqliteConnection } from './sqlite-statements.js';
-import type { WriteContext } from './stream.js';
+import { counterUpdate, type WriteContext } from './stream.js';
 import { MESSAGE_COLUMNS, groupConversation, privateConversation, toMessage, type MessageRow } from './rows.js';
 
 interface StateRow {
@@ -52,8 +52,6 @@ function lastMessageRow(row: SummaryRow): MessageRow {
 export function conversationOf({ uid, channelType, targetId }: ConversationKey): string {
   return channelType === ChannelType.ToGroup ? groupConversation(Number(targetId)) : privateConversation(uid, targetId);
 }
-
-const isPostgres = (db: Knex): boolean => db.client.config.client === 'pg';
 
 const keyWhere = ({ uid, channelType, targetId }: ConversationKey) => ({ uid, channel_type: channelType, target_id: targetId });
 
@@ -127,13 +125,13 @@ async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[], co
   // unread is what follows the position it leaves, its own or the one already kept, whichever is further. A
   // private read that moved has just been counted for its row: that count is the answer.
   const unreadAfter = (alias: string, from: string) => unreadSql(w.trx, { alias, from, uid: `${alias}.uid` });
-  const counterUpdate = counter === undefined ? '' : `c as (update counters set value = ? where name = 'event'),`;
+  const counterWrite = counterUpdate(counter);
   // The position kept before the statement, looked up by key: a join would have the planner scan a small table whole.
   const keptReadMid =
     '(select kept.read_mid from conversation_states kept where kept.uid = input.uid and kept.channel_type = input.channel_type and kept.target_id = input.target_id)';
   const result = await namedRaw(
     w.trx,
-    `with ${counterUpdate} input as (select * from json_to_recordset(?::json) as r(n int, uid text, channel_type smallint, target_id text,
+    `with ${counterWrite.cte} input as (select * from json_to_recordset(?::json) as r(n int, uid text, channel_type smallint, target_id text,
         conversation text, mid bigint, window_start bigint, id bigint, data text, created_at bigint)),
       found as (select input.* from input join messages m on m.mid = input.mid and m.conversation = input.conversation
         where input.mid > input.window_start),
@@ -158,7 +156,7 @@ async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[], co
       left join found on found.n = input.n
       left join moved on moved.id = input.id
     order by input.n`,
-    [...(counter === undefined ? [] : [counter]), JSON.stringify(readInput(reads))],
+    [...counterWrite.bindings, JSON.stringify(readInput(reads))],
   );
   return (result as { rows: Array<{ found: boolean; moved: boolean; unread: string }> }).rows.map((row) =>
     row.found ? { found: true, moved: row.moved, unread: Number(row.unread) } : { found: false },

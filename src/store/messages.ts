@@ -4,7 +4,7 @@ import { ChannelType, type OutgoingMessage, type StoredMessage } from '../domain
 import { MESSAGE_COLUMNS, chunks, groupConversation, privateConversation, toMessage, type MessageRow } from './rows.js';
 import { namedRaw } from './pg-statements.js';
 import { preparedStatements, type SqliteConnection } from './sqlite-statements.js';
-import type { WriteContext } from './stream.js';
+import { counterUpdate, type WriteContext } from './stream.js';
 
 export async function findMessageByMsgId(db: Knex, senderId: string, msgId: string): Promise<StoredMessage | undefined> {
   const row = await db('messages as m').select(MESSAGE_COLUMNS).where({ 'm.sender_id': senderId, 'm.msg_id': msgId }).first();
@@ -83,10 +83,10 @@ async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter:
   // A repeat inside the batch loses to the entry before it (inserted in mid order); `x` sees only rows from
   // before the statement, `k` those it inserted. `x` is looked up (by the unique key) only for the repeats: a join
   // of every entry would have the planner scan a small table whole, once per batch.
-  const counterUpdate = counter === undefined ? '' : `c as (update counters set value = ? where name = 'event'),`;
+  const counterWrite = counterUpdate(counter);
   const result = await namedRaw(
     w.trx,
-    `with ${counterUpdate} input as (select * from json_populate_recordset(null::messages, ?::json)),
+    `with ${counterWrite.cte} input as (select * from json_populate_recordset(null::messages, ?::json)),
       m as (insert into messages (${columns}) select ${columns} from input order by mid
         on conflict (sender_id, msg_id) do nothing returning mid, channel_type, target_id, sender_id, msg_id, created_at, conversation),
       e as (insert into events (id, kind, mid, group_id, actor, created_at)
@@ -99,7 +99,7 @@ async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter:
       left join lateral (select x.mid, x.created_at from messages x
         where k.mid is null and x.sender_id = input.sender_id and x.msg_id = input.msg_id limit 1) x on true
     order by input.mid`,
-    [...(counter === undefined ? [] : [counter]), rowsJson(rows), ChannelType.ToGroup, JSON.stringify(inbox)],
+    [...counterWrite.bindings, rowsJson(rows), ChannelType.ToGroup, JSON.stringify(inbox)],
   );
   return (result as { rows: Array<{ mid: string; created_at: string }> }).rows.map((row) => ({ mid: Number(row.mid), createdAt: Number(row.created_at) }));
 }

@@ -16,8 +16,10 @@ function statementName(sql: string): string {
   return name;
 }
 
+export const isPostgres = (db: Knex): boolean => db.client.config.client === 'pg';
+
 /** `db.raw(sql, bindings)`, sent on PostgreSQL as a named statement (elsewhere, as it is). */
 export function namedRaw(db: Knex, sql: string, bindings: readonly unknown[] | Record<string, unknown>): Knex.Raw {
   const raw = db.raw(sql, bindings as Knex.RawBinding[]);
-  return db.client.config.client === 'pg' ? raw.options({ name: statementName(sql) }) : raw;
+  return isPostgres(db) ? raw.options({ name: statementName(sql) }) : raw;
 }

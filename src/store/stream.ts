@@ -19,6 +19,14 @@ export interface WriteContext {
   isPostgres: boolean;
 }
 
+/**
+ * The part of a batch statement on PostgreSQL that writes the id counter's new value, when given: a data-modifying
+ * CTE to put first in its `with`, and its binding, to put first in its bindings.
+ */
+export function counterUpdate(counter: number | undefined): { cte: string; bindings: number[] } {
+  return counter === undefined ? { cte: '', bindings: [] } : { cte: "c as (update counters set value = ? where name = 'event'),", bindings: [counter] };
+}
+
 export interface EventRow {
   id: number;
   kind: string;
