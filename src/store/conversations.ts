@@ -123,7 +123,8 @@ const readInput = (reads: IdentifiedRead[]) =>
 async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[], counter: number | undefined): Promise<ReadWrite[]> {
   // The data-modifying parts see the rows as they were before the statement, as does the final count: a read's
   // unread is what follows the position it leaves, its own or the one already kept, whichever is further. A
-  // private read that moved has just been counted for its row: that count is the answer.
+  // private read that moved has just been counted for its row: that count is the answer; a read not found counts
+  // nothing.
   const unreadAfter = (alias: string, from: string) => unreadSql(w.trx, { alias, from, uid: `${alias}.uid` });
   const counterWrite = counterUpdate(counter);
   // The position kept before the statement, looked up by key: a join would have the planner scan a small table whole.
@@ -150,7 +151,7 @@ async function storeReadsOnPostgres(w: WriteContext, reads: IdentifiedRead[], co
         where moved.channel_type = ${ChannelType.ToUser} and p.uid = moved.target_id and p.channel_type = ${ChannelType.ToUser}
           and p.target_id = moved.uid and p.changed_id < moved.id)
     select found.n is not null as found, moved.id is not null as moved,
-      case when moved.channel_type = ${ChannelType.ToUser} then moved.row_unread
+      case when found.n is null then 0 when moved.channel_type = ${ChannelType.ToUser} then moved.row_unread
         else ${unreadAfter('input', `greatest(input.mid, coalesce(${keptReadMid}, 0))`)} end as unread
     from input
       left join found on found.n = input.n
