@@ -15,6 +15,7 @@ import type { DatabaseConfig } from '../../src/config.js';
 import { ChannelType, JoinType, MuteType } from '../../src/domain.js';
 import { openDatabase } from '../../src/store/database.js';
 import type { NewMessage } from '../../src/store/messages.js';
+import { isPostgres } from '../../src/store/pg-statements.js';
 import type { NewGroup } from '../../src/store/store.js';
 import { runBatch, type KnexWriteTransaction } from '../../src/store/write-path.js';
 import { encodeText } from '../../test/helpers/client.js';
@@ -54,11 +55,10 @@ export function textBodies(): Uint8Array[] {
 
 /** One write transaction of the store carrying one work; no server runs yet, so nobody hears of the commits. */
 export function seedWriter(db: Knex): (work: (tx: KnexWriteTransaction) => Promise<unknown>) => Promise<void> {
-  const isPostgres = db.client.config.client === 'pg';
   return (work) =>
     runBatch(
       db,
-      isPostgres,
+      isPostgres(db),
       async (batch) => {
         const outcome = await batch.run(work, false);
         if (!outcome.ok) throw outcome.error;
@@ -75,7 +75,7 @@ export function seedWriter(db: Knex): (work: (tx: KnexWriteTransaction) => Promi
  * Answers what it did, for the report.
  */
 export async function settleSeeded(db: Knex): Promise<string> {
-  if (db.client.config.client !== 'pg') {
+  if (!isPostgres(db)) {
     await db.raw('pragma wal_checkpoint(TRUNCATE)');
     return 'a WAL checkpoint';
   }

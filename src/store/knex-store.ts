@@ -11,6 +11,7 @@ import * as devices from './devices.js';
 import { GroupCommit } from './group-commit.js';
 import * as groups from './groups.js';
 import * as messages from './messages.js';
+import { isPostgres } from './pg-statements.js';
 import { guarded, isStorageUnavailable } from './storage-errors.js';
 import * as stream from './stream.js';
 import type {
@@ -41,10 +42,9 @@ export class KnexStore implements Store {
     private readonly db: Knex,
     private readonly options: KnexStoreOptions,
   ) {
-    const isPostgres = db.client.config.client === 'pg';
     this.groupCommit = new GroupCommit({
       maxBatch: options.maxBatch,
-      transaction: (body) => runBatch(db, isPostgres, body, options.onCommitted),
+      transaction: (body) => runBatch(db, isPostgres(db), body, options.onCommitted),
       isFatal: isStorageUnavailable,
       isRefusal: (err) => err instanceof Refusal,
     });
