@@ -6,6 +6,7 @@ import * as groupSettings from './20261202_004_group_settings.js';
 import * as memberType from './20261202_005_member_type.js';
 import * as media from './20261202_006_media.js';
 import * as conversations from './20261203_007_conversations.js';
+import * as messageOrdinals from './20261203_008_message_ordinals.js';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -24,6 +25,7 @@ const migrations: Record<string, Migration> = {
   '20261202_005_member_type': memberType,
   '20261202_006_media': media,
   '20261203_007_conversations': conversations,
+  '20261203_008_message_ordinals': messageOrdinals,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

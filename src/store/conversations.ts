@@ -168,7 +168,12 @@ function prepareReads(connection: SqliteConnection) {
   return {
     found: connection.prepare('select 1 from messages where mid = ? and conversation = ?'),
     kept: connection.prepare('select read_mid from conversation_states where uid = ? and channel_type = ? and target_id = ?'),
-    unread: connection.prepare('select count(*) as n from messages where conversation = ? and mid > ? and sender_id <> ? and revoked_at is null'),
+    // unreadSql's rule, with the conversation, the position and the reader as parameters.
+    unread: connection.prepare(
+      `select coalesce((select seq from messages where conversation = @conversation order by mid desc limit 1), 0)
+         - coalesce((select seq from messages where conversation = @conversation and mid <= @from order by mid desc limit 1), 0)
+         - (select count(*) from messages where conversation = @conversation and mid > @from and revoked_at is not null and sender_id <> @uid) as n`,
+    ),
     save: connection.prepare(
       `insert into conversation_states (uid, channel_type, target_id, conversation, read_mid, changed_id, unread) values (?, ?, ?, ?, ?, ?, ?)
        on conflict (uid, channel_type, target_id) do update set read_mid = excluded.read_mid, changed_id = excluded.changed_id, unread = excluded.unread`,
@@ -195,7 +200,7 @@ async function storeReadsOnSqlite(w: WriteContext, reads: IdentifiedRead[]): Pro
     const keptMid = Number(kept?.read_mid ?? 0);
     const moved = read.mid > keptMid;
     // Counted once: what follows the position the read leaves, its own or the one kept, whichever is further.
-    const unread = Number((statements.unread.get(row.conversation, Math.max(read.mid, keptMid), row.uid) as { n: number }).n);
+    const unread = Number((statements.unread.get({ conversation: row.conversation, from: Math.max(read.mid, keptMid), uid: row.uid }) as { n: number }).n);
     if (moved) {
       statements.save.run(row.uid, row.channel_type, row.target_id, row.conversation, read.mid, read.id, isPrivate ? unread : 0);
       statements.event.run(read.id, row.uid, row.data, read.createdAt);
@@ -248,15 +253,23 @@ const PRIVATE_HEAD_COLUMNS = `cs.channel_type, cs.target_id, cs.conversation, cs
 /**
  * The unread rule in SQL: messages of the conversation of row `alias` after `from` (its read_from unless said),
  * from others than `uid` (the caller, unless said), not revoked; with `mentions`, those that mention the caller.
+ * Counted from the ordinals (migration 008): the conversation's last `seq` less the `seq` at `from`, less what was
+ * revoked after it; one's own messages are never after one's read position. Mentions are counted one by one, from
+ * their own index: they are few.
  */
 function unreadSql(
   db: Knex,
   { alias, from = `${alias}.read_from`, uid = ':uid', mentions = false }: { alias: string; from?: string; uid?: string; mentions?: boolean },
 ): string {
-  const position = isPostgres(db) ? 'strpos' : 'instr';
-  const mentioning = mentions ? ` and m.mentions is not null and ${position}(m.mentions, :mention) > 0` : '';
-  return `(select count(*) from messages m
-    where m.conversation = ${alias}.conversation and m.mid > ${from} and m.sender_id <> ${uid} and m.revoked_at is null${mentioning})`;
+  const ofConversation = `m.conversation = ${alias}.conversation`;
+  if (mentions) {
+    const position = isPostgres(db) ? 'strpos' : 'instr';
+    return `(select count(*) from messages m where ${ofConversation} and m.mid > ${from} and m.mentions is not null
+      and m.sender_id <> ${uid} and m.revoked_at is null and ${position}(m.mentions, :mention) > 0)`;
+  }
+  const seqUpTo = (bound: string) => `coalesce((select m.seq from messages m where ${ofConversation}${bound} order by m.mid desc limit 1), 0)`;
+  return `(${seqUpTo('')} - ${seqUpTo(` and m.mid <= ${from}`)}
+    - (select count(*) from messages m where ${ofConversation} and m.mid > ${from} and m.revoked_at is not null and m.sender_id <> ${uid}))`;
 }
 
 /**

@@ -80,14 +80,23 @@ async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter:
   const inbox = entries.flatMap(({ mid, recipients }) => [...new Set(recipients)].map((uid) => ({ uid, id: mid })));
   const columns = Object.keys(rows[0]!).join(', ');
   // The rows travel as one JSON parameter: a parameter per value would cost the driver and the parser far more.
-  // A repeat inside the batch loses to the entry before it (inserted in mid order); `x` sees only rows from
-  // before the statement, `k` those it inserted. `x` is looked up (by the unique key) only for the repeats: a join
-  // of every entry would have the planner scan a small table whole, once per batch.
+  // Repeats are left out before the new messages are numbered, so that none takes an ordinal: a repeat inside the
+  // batch loses to the entry before it, and `stored` (by the unique key; the write lock keeps anyone from adding
+  // one meanwhile) finds a repeat of an earlier message. Each lookup is a lateral one: a join would have the
+  // planner scan a small table whole, once per batch. `x` sees only rows from before the statement, `k` those it
+  // inserted.
   const counterWrite = counterUpdate(counter);
   const result = await namedRaw(
     w.trx,
     `with ${counterWrite.cte} input as (select * from json_populate_recordset(null::messages, ?::json)),
-      m as (insert into messages (${columns}) select ${columns} from input order by mid
+      fresh as (select input.* from input
+        left join lateral (select 1 as found from messages x where x.sender_id = input.sender_id and x.msg_id = input.msg_id limit 1) stored on true
+        where stored.found is null
+          and input.mid = (select min(first.mid) from input first where first.sender_id = input.sender_id and first.msg_id = input.msg_id)),
+      m as (insert into messages (${columns}, seq)
+        select ${columns}, coalesce(last.seq, 0) + row_number() over (partition by fresh.conversation order by fresh.mid) from fresh
+          left join lateral (select x.seq from messages x where x.conversation = fresh.conversation order by x.mid desc limit 1) last on true
+        order by mid
         on conflict (sender_id, msg_id) do nothing returning mid, channel_type, target_id, sender_id, msg_id, created_at, conversation),
       e as (insert into events (id, kind, mid, group_id, actor, created_at)
         select mid, 'message', mid, case when channel_type = ? then cast(target_id as bigint) end, sender_id, created_at from m),
@@ -121,8 +130,11 @@ const MESSAGE_ROW_COLUMNS = [
 
 function prepareInserts(connection: SqliteConnection) {
   return {
+    // Numbered after the conversation's last message; a repeat inserts nothing and so takes no ordinal.
     message: connection.prepare(
-      `insert into messages (${MESSAGE_ROW_COLUMNS.join(', ')}) values (${MESSAGE_ROW_COLUMNS.map((column) => `@${column}`).join(', ')})
+      `insert into messages (${MESSAGE_ROW_COLUMNS.join(', ')}, seq)
+       values (${MESSAGE_ROW_COLUMNS.map((column) => `@${column}`).join(', ')},
+         coalesce((select seq from messages where conversation = @conversation order by mid desc limit 1), 0) + 1)
        on conflict (sender_id, msg_id) do nothing returning mid`,
     ),
     event: connection.prepare("insert into events (id, kind, mid, group_id, actor, created_at) values (?, 'message', ?, ?, ?, ?)"),

@@ -265,6 +265,25 @@ describeOnEngines('conversations: the list', (engine) => {
       assert.deepEqual([group.unread, group.readLogId], [0, String(mine)]);
     });
 
+    it('counts a message pushed again under its msgId once, whether the repeats share its batch or come later', async () => {
+      const [owner, bob, carol] = await people(chatlog(), 'owner', 'bob', 'carol');
+      const groupId = await createGroup(owner.client, [bob.uid, carol.uid]);
+      const push = (client: typeof bob.client, channelType: 0 | 1, targetId: string, msgId: string) =>
+        expectOk(client.pushJson({ channelType, msgId, targetId, msgType: 1, content: { content: msgId } }));
+      // Sent together, so that the repeats ride in the first one's write batch.
+      await Promise.all([
+        push(bob.client, 1, String(groupId), 'g-1'),
+        push(bob.client, 1, String(groupId), 'g-1'),
+        push(bob.client, 0, owner.uid, 'p-1'),
+        push(bob.client, 0, owner.uid, 'p-1'),
+        push(carol.client, 1, String(groupId), 'g-2'),
+      ]);
+      await push(bob.client, 1, String(groupId), 'g-1');
+      await push(bob.client, 0, owner.uid, 'p-1');
+      await push(carol.client, 1, String(groupId), 'g-3');
+      assert.deepEqual([(await conversationOf(owner.client, 1, groupId)).unread, (await conversationOf(owner.client, 0, bob.uid)).unread], [3, 1]);
+    });
+
     it('stops counting an unread message, and its mention, once it is revoked', async () => {
       const [alice, bob] = [await person(chatlog(), 'alice'), await person(chatlog(), 'bob', last())];
       const first = await sendMention(bob.client, 0, alice.uid, '@alice', [alice.uid]);
