@@ -11,6 +11,7 @@ export const UID_PATTERN = '^[^\\s\\p{Cc}\\p{Cf}\\p{Cs}]{1,64}$';
 const uidRegExp = new RegExp(UID_PATTERN, 'u');
 const textRegExp = new RegExp(TEXT_PATTERN, 'u');
 
-export const isValidUid = (value: string): boolean => uidRegExp.test(value);
+/** Takes what a token or frame may carry, not only strings: a test of a regular expression would read 12345 as "12345". */
+export const isValidUid = (value: unknown): value is string => typeof value === 'string' && uidRegExp.test(value);
 
 export const isStorableText = (value: string): boolean => textRegExp.test(value);

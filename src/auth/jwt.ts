@@ -50,7 +50,7 @@ export function createJwtAuthenticator(config: JwtConfig, cacheSize: number): Au
       throw err;
     }
     const uid = payload.sub;
-    if (uid === undefined || !isValidUid(uid)) {
+    if (!isValidUid(uid)) {
       throw AppError.unauthenticated('the token subject is not a valid uid (1 to 64 characters, no whitespace)');
     }
     // Only verified tokens are kept, each until its exp: a cached answer is the answer jose would give.

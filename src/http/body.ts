@@ -80,6 +80,8 @@ export async function readMessagePart(ctx: Context, maxPartBytes: number): Promi
     };
 
     parser.on('file', (name, stream) => {
+      // A body that ends inside the part fails the part's stream too, and an 'error' nobody hears ends the process.
+      stream.on('error', (err: Error) => fail(AppError.invalidParams(`the multipart body is malformed: ${err.message}`)));
       if (!MESSAGE_PART_NAMES.has(name)) {
         fail(AppError.invalidParams(`unexpected file part "${name}": the message goes in a part named file or message`));
         stream.resume();

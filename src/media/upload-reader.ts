@@ -73,6 +73,8 @@ export async function readMediaUpload(req: IncomingMessage, { maxFileBytes, tmpD
       fields[name] = value;
     });
     parser.on('file', (name, stream, info) => {
+      // A body that ends inside the part fails the part's stream too, and an 'error' nobody hears ends the process.
+      stream.on('error', (err: Error) => fail(AppError.invalidParams(`the multipart body is malformed: ${err.message}`)));
       if (name !== 'file') {
         stream.resume();
         return fail(AppError.invalidParams(`unexpected file part "${name.slice(0, 64)}": the file goes in a part named file`));
@@ -123,6 +125,11 @@ function spool(
       reject(AppError.tooLarge(`the file is larger than ${maxBytes} bytes`));
     });
     out.on('error', (err) => reject(err));
+    // The part ended early: what was spooled is not the file.
+    stream.on('error', (err) => {
+      out.destroy();
+      reject(AppError.invalidParams(`the multipart body is malformed: ${err.message}`));
+    });
     out.on('finish', () => {
       if (tooLarge) return;
       // A part typed as raw bytes says nothing of what the file is.

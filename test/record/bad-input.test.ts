@@ -56,6 +56,32 @@ const badInputs: BadInput[] = [
     status: 401,
   },
   {
+    name: 'a token whose subject is a number',
+    send: async (a, bob) =>
+      a
+        .as(
+          await new SignJWT({ sub: 12345 } as unknown as Record<string, unknown>)
+            .setProtectedHeader({ alg: 'HS256' })
+            .setExpirationTime('1h')
+            .sign(new TextEncoder().encode(TEST_JWT_SECRET)),
+        )
+        .pushJson(text(bob)),
+    result: -1010,
+    status: 401,
+    message: /subject/,
+  },
+  ...['/record/push', '/record/push2', '/oss/upload'].map((path) => ({
+    name: `a multipart body on ${path} that ends inside its part`,
+    send: (a: TestClient) =>
+      a.request(path, {
+        body: '--xx\r\nContent-Disposition: form-data; name="file"; filename="b"\r\n\r\nabc',
+        contentType: 'multipart/form-data; boundary=xx',
+      }),
+    result: -1012,
+    status: 400,
+    message: /malformed/,
+  })),
+  {
     name: 'malformed JSON',
     send: (a) => a.request('/app/record/sync-record', { body: '{"count": 1', contentType: 'application/json' }),
     result: -1012,
