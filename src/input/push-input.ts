@@ -55,7 +55,7 @@ export class PushInput {
   }
 
   fromJson(body: unknown): OutgoingMessage {
-    const fields = this.validateFields(body);
+    const fields = this.validateFields(groupIdAsString(body));
     if ((fields.msg === undefined) === (fields.content === undefined)) {
       throw AppError.invalidParams('a push carries exactly one of content (the JSON form) and msg (the body bytes in base64)');
     }
@@ -125,4 +125,12 @@ export class PushInput {
     const uids = [...new Set(mention.filter((uid): uid is string => typeof uid === 'string' && isValidUid(uid)))];
     return uids.length > 0 ? uids : undefined;
   }
+}
+
+/** A group id may come as a JSON number, as in every request (API.md §1); the schema and the store take its decimal string. */
+function groupIdAsString(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return body;
+  const { channelType, targetId } = body as { channelType?: unknown; targetId?: unknown };
+  const isGroupId = channelType === 1 && typeof targetId === 'number' && Number.isSafeInteger(targetId) && targetId > 0;
+  return isGroupId ? { ...body, targetId: String(targetId) } : body;
 }

@@ -396,6 +396,11 @@ describeOnEngines('conversations: the list', (engine) => {
       }
     });
 
+    it('takes a cursor of null, as next_cursor reads after the last page, for no cursor', async () => {
+      const { alice } = await busyAlice();
+      assert.deepEqual(await conversationsPage(alice.client, { count: 3, cursor: null }), await conversationsPage(alice.client, { count: 3 }));
+    });
+
     it('pages without a duplicate while messages arrive, and since that position gives what moved', async () => {
       const { alice, peers } = await busyAlice();
       const all = (await allConversations(alice.client)).conversations.map(keyOf);

@@ -31,6 +31,22 @@ describeOnEngines('groups: messages and streams', (engine) => {
     g = await castGroup(chatlog());
   });
 
+  it('takes the group id of a JSON push as a number as well as a decimal string', async () => {
+    // JsonPushFields types targetId as the string most callers send.
+    const sent = await g.member.pushJson({
+      channelType: 1,
+      msgId: 'as-number',
+      targetId: g.groupId as unknown as string,
+      msgType: 1,
+      content: { content: 'by number' },
+    });
+    assert.equal(sent.result, 0, sent.message);
+    assert.deepEqual(
+      (await streamOf(g.owner)).filter((label) => label.startsWith('msg:')),
+      ['msg:by number'],
+    );
+  });
+
   it("stores a member's group message once and gives it to every member, with its Common fields", async () => {
     const sent = await g.member.sendGroupText(g.groupId, 'hello team');
     assert.equal(sent.result, 0, sent.message);

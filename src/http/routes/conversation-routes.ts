@@ -34,7 +34,8 @@ const conversationsSchema = {
   required: ['count'],
   properties: {
     count: countSchema(200),
-    cursor: { type: 'string', maxLength: 512, errorHint: 'must be a next_cursor this server gave' },
+    // null, as next_cursor reads after the last page, is no cursor: the first page.
+    cursor: { type: ['string', 'null'], maxLength: 512, errorHint: 'must be a next_cursor this server gave' },
     since: positionSchema,
   },
 } as const;
@@ -102,7 +103,7 @@ export function conversationRoutes({ ajv, codec, conversations, auth, json, limi
     pinned: summary.pinned,
   });
 
-  jsonRoute<{ count: number; cursor?: string; since?: number | string }>(kit, {
+  jsonRoute<{ count: number; cursor?: string | null; since?: number | string }>(kit, {
     path: '/app/record/conversations',
     summary: "The caller's conversations with unread counts: pinned first, then newest activity; page with next_cursor, or only changes after since",
     tag: 'conversations',
@@ -129,7 +130,7 @@ export function conversationRoutes({ ajv, codec, conversations, auth, json, limi
     } satisfies ConversationsPage<MessageRecordFields>,
     handle: async (uid, body) => {
       const since = body.since === undefined ? undefined : toId(body.since, 'since');
-      const page = await conversations.list(uid, { count: body.count, cursor: body.cursor, since });
+      const page = await conversations.list(uid, { count: body.count, cursor: body.cursor ?? undefined, since });
       return {
         conversations: page.conversations.map(summaryJson),
         totalUnread: page.totalUnread,
