@@ -127,13 +127,22 @@ export class MessageService {
     });
   }
 
-  /** Returns the number of distinct users who marked the message. */
+  /**
+   * Returns the number of distinct users who marked the message. API.md §4.6 answers everyone but the receiver
+   * (private) or a current member (group) with -1019, not the -1007 of a revoke by a stranger; a member who joined
+   * after the message never saw it, so for them it is not found.
+   */
   async focus(uid: string, channelType: ChannelType, mid: number): Promise<number> {
     return this.store.write(async (tx) => {
-      const message = await this.messageConcerning(tx, uid, channelType, mid);
-      if (message.revokedAt !== null) throw messageNotFound(mid);
-      if (message.channelType === ChannelType.ToGroup) await requireMembership(tx, groupIdOf(message), uid);
+      const message = await tx.getMessage(mid);
+      if (!message || message.channelType !== channelType || message.revokedAt !== null) throw messageNotFound(mid);
       if (message.senderId === uid) throw AppError.permissionDenied('the sender cannot focus their own message');
+      if (message.channelType === ChannelType.ToGroup) {
+        await requireMembership(tx, groupIdOf(message), uid);
+        if (!(await tx.wasMemberAt(groupIdOf(message), uid, message.mid))) throw messageNotFound(mid);
+      } else if (message.targetId !== uid) {
+        throw AppError.permissionDenied('only the receiver may focus a private message');
+      }
       const now = this.now();
       const marked = await tx.addFocusMark(message.mid, uid, now);
       const currentNum = await tx.countFocusMarks(message.mid);

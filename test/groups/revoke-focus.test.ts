@@ -88,13 +88,19 @@ describeOnEngines('groups: revoke and focus', (engine) => {
     );
   });
 
-  it('refuses focus by a former member (-1019) and a stranger (-1007), and on a revoked message (-1007)', async () => {
+  it('refuses focus by a former member and a stranger (-1019), and on a revoked message (-1007)', async () => {
     const logId = await messageBy('admin');
     await expectOk(g.owner.post('/app/group-remove', { id: g.groupId, memberIds: [g.uids.member] }));
     assert.equal((await g.member.focus(logId, GROUP)).result, -1019);
-    assert.equal((await g.stranger.focus(logId, GROUP)).result, -1007);
+    assert.equal((await g.stranger.focus(logId, GROUP)).result, -1019);
     await revokeAs('owner', logId);
     assert.equal((await g.owner.focus(logId, GROUP)).result, -1007);
+  });
+
+  it('answers a member who joined after the message as not found: they never saw it', async () => {
+    const logId = await messageBy('admin');
+    await expectOk(g.owner.post('/app/invite-group-members', { id: g.groupId, newMemberIds: [g.uids.stranger] }));
+    assert.equal((await g.stranger.focus(logId, GROUP)).result, -1007);
   });
 
   describe('with a short window', () => {

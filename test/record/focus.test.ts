@@ -43,9 +43,17 @@ describeOnEngines('focus', (engine) => {
     assert.equal(reply.result, -1007);
   });
 
-  it('answers a stranger as not found, so that nobody learns a private message exists', async () => {
-    const { logId } = await sent();
+  it('rejects a mark by anyone but the two parties as forbidden, as API.md §4.6 has it', async () => {
+    const { a, logId } = await sent();
     const carol = await chatlog().client(uniqueUid('carol'));
-    assert.equal((await carol.focus(logId)).result, -1007);
+    const reply = await carol.focus(logId);
+    assert.equal(reply.status, 403);
+    assert.equal(reply.result, -1019);
+    assert.equal((await a.syncAll()).filter((record) => record.signal?.focus).length, 0);
+  });
+
+  it('answers a group message named as private as not found', async () => {
+    const { b, logId } = await sent();
+    assert.equal((await b.focus(logId, 1)).result, -1007);
   });
 });
