@@ -22,7 +22,8 @@ export function compileValidator<T>(ajv: Ajv, schema: object, prefix = ''): Vali
 }
 
 function describeError(validate: ValidateFunction, prefix: string): string {
-  const error = validate.errors![0]!;
+  // A failed anyOf follows the errors of its branches; the rule as a whole says more than its first branch.
+  const error = validate.errors!.find((e) => e.keyword === 'anyOf') ?? validate.errors![0]!;
   const path = prefix + error.instancePath.slice(1).replaceAll('/', '.');
   if (error.keyword === 'required') {
     const missing = (error.params as { missingProperty: string }).missingProperty;

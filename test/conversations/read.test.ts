@@ -280,6 +280,17 @@ describeOnEngines('conversations: read positions', (engine) => {
       });
     }
 
+    it('names the field that is wrong', async () => {
+      const { alice, bob, logIds } = await threeUnread();
+      const bodies = [
+        { targetId: bob.uid, logId: logIds[0] },
+        { type: 1, targetId: 'team', logId: logIds[0] },
+        { type: 0, targetId: bob.uid },
+      ];
+      const messages = await Promise.all(bodies.map((body) => alice.client.post('/app/record/read', body).then((reply) => reply.message)));
+      assert.deepEqual(messages, ['type is required', 'targetId must be a group id (a decimal string) for type 1', 'logId is required']);
+    });
+
     it('rejects a caller without a valid token with -1010', async () => {
       const { alice, bob, logIds } = await threeUnread();
       expectError(await markRead(alice.client.as(undefined), 0, bob.uid, logIds[0]!), -1010);

@@ -208,6 +208,21 @@ describeOnEngines('conversations: settings', (engine) => {
     });
   }
 
+  it('names the rule that was broken', async () => {
+    const alice = await person(chatlog(), 'alice');
+    const messages = await Promise.all(
+      [{ type: 0, targetId: 'bob' }, { targetId: 'bob', muted: true }, { type: 0, targetId: 'bob', muted: 'yes' }, [{ muted: true }]].map((body) =>
+        setConversation(alice.client, body as Record<string, unknown>).then((reply) => reply.message),
+      ),
+    );
+    assert.deepEqual(messages, [
+      'the request body must set muted or pinned',
+      'type is required',
+      'muted must be a boolean',
+      'the request body must be an object',
+    ]);
+  });
+
   it('rejects a caller without a valid token with -1010', async () => {
     const alice = await person(chatlog(), 'alice');
     expectError(await setConversation(alice.client.as(undefined), { type: 0, targetId: 'bob', muted: true }), -1010);

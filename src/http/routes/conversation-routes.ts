@@ -24,7 +24,8 @@ export interface ConversationRoutesDeps {
 const conversationKeySchema = {
   required: ['type', 'targetId'],
   properties: { type: channelTypeSchema, targetId: { type: 'string' } },
-  if: { properties: { type: { const: 1 } } },
+  // Without `required`, a missing type would pass the `if` and be reported as a bad group id.
+  if: { properties: { type: { const: 1 } }, required: ['type'] },
   then: { properties: { targetId: { type: 'string', pattern: '^[1-9][0-9]{0,15}$', errorHint: 'must be a group id (a decimal string) for type 1' } } },
   else: { properties: { targetId: uidSchema } },
 } as const;
@@ -62,11 +63,17 @@ const settingsSchema = {
   type: 'object',
   ...conversationKeySchema,
   properties: { ...conversationKeySchema.properties, muted: { type: 'boolean' }, pinned: { type: 'boolean' } },
-  anyOf: [
-    { properties: { muted: { type: 'boolean' } }, required: ['muted'] },
-    { properties: { pinned: { type: 'boolean' } }, required: ['pinned'] },
+  // In its own subschema, so that the hint names this rule alone (not a body that is not an object).
+  allOf: [
+    {
+      anyOf: [
+        // Presence only: the types are checked above, and named there.
+        { properties: { muted: true }, required: ['muted'] },
+        { properties: { pinned: true }, required: ['pinned'] },
+      ],
+      errorHint: 'must set muted or pinned',
+    },
   ],
-  errorHint: 'must set muted or pinned',
 } as const;
 
 interface ConversationKeyBody {
