@@ -21,7 +21,7 @@ import { DeviceService } from './services/device-service.js';
 import { RecordService } from './services/record-service.js';
 import { Sending } from './services/sending.js';
 import { WriteBudget } from './services/write-budget.js';
-import { openDatabase } from './store/database.js';
+import { openDatabase, startWalCheckpoints } from './store/database.js';
 import { KnexStore } from './store/knex-store.js';
 import { KnexMediaCatalog } from './store/media-catalog.js';
 import { openMediaStorage } from './media/open-storage.js';
@@ -55,7 +55,11 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const logger = options.logger ?? pino({ level: config.logLevel });
   const db = await openDatabase(config.database);
   // Every committed event is announced on the bus, once, by the write path: services never build notifications.
-  const store = new KnexStore(db, { maxBatch: config.writeBatchMax, onCommitted: (batch) => bus.publish(batch) });
+  const store = new KnexStore(db, {
+    maxBatch: config.writeBatchMax,
+    onCommitted: (batch) => bus.publish(batch),
+    walCheckpoints: startWalCheckpoints(config.database, (message) => logger.warn({ message }, 'a WAL checkpoint failed; the next one retries')),
+  });
   let bus: EventBus;
   let redisBus: RedisBus | undefined;
   if (config.redisUrl) {

@@ -26,6 +26,7 @@ import type {
   WriteHints,
   WriteTransaction,
 } from './store.js';
+import type { Checkpointer } from './sqlite-checkpointer.js';
 import { runBatch, type KnexWriteTransaction } from './write-path.js';
 
 export interface KnexStoreOptions {
@@ -33,6 +34,8 @@ export interface KnexStoreOptions {
   maxBatch: number;
   /** Told of what each batch committed, after the commit and before its writers are answered. */
   onCommitted: (batch: CommittedBatch) => void;
+  /** SQLite's checkpoint worker, closed with the store. */
+  walCheckpoints?: Checkpointer;
 }
 
 export class KnexStore implements Store {
@@ -139,7 +142,8 @@ export class KnexStore implements Store {
     await guarded(this.db.raw('select 1'));
   }
 
-  close(): Promise<void> {
-    return this.db.destroy();
+  async close(): Promise<void> {
+    await this.options.walCheckpoints?.close();
+    await this.db.destroy();
   }
 }
