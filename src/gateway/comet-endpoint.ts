@@ -72,6 +72,8 @@ interface CometConnection {
   cancelExpiry?: () => void;
   /** Frames are handled one at a time, in order: a send right after Auth waits for it. */
   queue: Promise<void>;
+  /** The msgIds of the last sends over this socket (op 7): their messages are not pushed back to it. */
+  sentMsgIds: Set<string>;
   lastHeartbeat: number;
   authTimer: NodeJS.Timeout;
 }
@@ -127,6 +129,7 @@ export class CometEndpoint {
       id: `${this.instance}:${++this.counter}`,
       ws,
       queue: Promise.resolve(),
+      sentMsgIds: new Set(),
       lastHeartbeat: Date.now(),
       authTimer: setTimeout(() => ws.close(CLOSE_PROTOCOL, 'no Auth frame in time'), this.options.timings.authTimeoutMs),
     };
@@ -262,7 +265,11 @@ export class CometEndpoint {
     const uid = connection.uid!;
     const reply = (body: Uint8Array) => this.send(connection, { ver: frame.ver, op: CometOp.SendMsgReply, seq: frame.seq, ack: frame.seq, body });
     try {
-      const receipt = await this.options.sending.send(uid, () => ({ proto: frame.body }));
+      const receipt = await this.options.sending.send(
+        uid,
+        () => ({ proto: frame.body }),
+        ({ msgId }) => rememberSent(connection.sentMsgIds, msgId),
+      );
       reply(this.options.codec.encodeCommonAck(receipt.mid, receipt.createdAt));
     } catch (err) {
       if (!(err instanceof AppError)) this.options.logger.error({ err, uid }, 'a comet send failed');
@@ -299,6 +306,9 @@ export class CometEndpoint {
     const { event } = outgoing;
     // dtalk has no signal for these (API.md §9): a dtalk client would not know what to do with one.
     if (event.kind === 'read' || event.kind === 'conversation') return true;
+    // API.md §4.1: a message goes to the sender's other connections; this one has it, and its op 8. Like the two
+    // above, it passes without a frame: the next frame acknowledged moves the device's position past it.
+    if (event.kind === 'message' && event.message.senderId === connection.uid && connection.sentMsgIds.has(event.message.msgId)) return true;
     const body = outgoing.encoded(this.frameBody);
     const deliveredMid =
       event.kind === 'message' && event.message.channelType === ChannelType.ToUser && event.message.senderId !== connection.uid ? event.message.mid : undefined;
@@ -375,4 +385,13 @@ export class CometEndpoint {
       }
     }
   }
+}
+
+/** As many sends as a client could have waiting for their fan-out; older ones were pushed long ago. */
+const MAX_SENT_MSG_IDS = 64;
+
+function rememberSent(sent: Set<string>, msgId: string): void {
+  sent.delete(msgId);
+  sent.add(msgId);
+  if (sent.size > MAX_SENT_MSG_IDS) sent.delete(sent.values().next().value!);
 }

@@ -1,3 +1,4 @@
+import type { OutgoingMessage } from '../domain.js';
 import type { PushInput } from '../input/push-input.js';
 import type { MessageService, PushReceipt } from './message-service.js';
 import type { WriteBudget } from './write-budget.js';
@@ -17,8 +18,8 @@ export class Sending {
     private readonly budget: WriteBudget,
   ) {}
 
-  /** `read` hands over the message once the budget allows it. */
-  async send(senderId: string, read: () => Submission | Promise<Submission>): Promise<PushReceipt> {
+  /** `read` hands over the message once the budget allows it; `onValid` learns it once it is found valid. */
+  async send(senderId: string, read: () => Submission | Promise<Submission>, onValid?: (message: OutgoingMessage) => void): Promise<PushReceipt> {
     await this.budget.take(senderId);
     const submission = await read();
     const message =
@@ -27,6 +28,7 @@ export class Sending {
         : 'cometFrame' in submission
           ? this.input.fromCometFrame(submission.cometFrame)
           : this.input.fromJson(submission.json);
+    onValid?.(message);
     return this.messages.push(senderId, message);
   }
 }
