@@ -22,7 +22,7 @@ export interface WsEndpointOptions {
   userSockets: UserSockets;
   /** A socket whose unsent data passes this is closed with 4008 (API.md §6). */
   maxBufferedBytes: number;
-  /** The server pings this often and drops a socket that missed a whole period. */
+  /** The server pings this often and drops a socket whose ping went two periods unanswered. */
   heartbeatMs: number;
   /** Told what a socket acknowledged: the private messages it received, for delivery receipts. */
   devices: Pick<DeviceService, 'acknowledge'>;
@@ -46,7 +46,8 @@ type AwaitingAck = Array<[number, number]>;
 /** GET /ws (API.md §6): JSON frames, `?since` replay, ping/pong, a heartbeat, and 4008 for slow consumers. */
 export class WsEndpoint {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 });
-  private readonly alive = new WeakMap<WebSocket, boolean>();
+  /** Pings sent since the socket last showed life (a pong or a frame). */
+  private readonly unanswered = new WeakMap<WebSocket, number>();
   private readonly heartbeat: NodeJS.Timeout;
   /** One encoder for every socket, so that an event is encoded once for all of them (OutgoingEvent). */
   private readonly encodeFrame = (event: StreamEvent): Buffer => Buffer.from(stringify(eventFrame(event, this.options.codec)));
@@ -105,9 +106,9 @@ export class WsEndpoint {
       isOpen: () => ws.readyState === WebSocket.OPEN,
       fail: () => ws.close(CLOSE_INTERNAL_ERROR, 'temporary failure: reconnect with since'),
     };
-    this.alive.set(ws, true);
+    this.unanswered.set(ws, 0);
     ws.on('error', (err) => this.options.logger.debug({ err: err.message, uid }, 'socket error'));
-    ws.on('pong', () => this.alive.set(ws, true));
+    ws.on('pong', () => this.unanswered.set(ws, 0));
     ws.on('message', (data, isBinary) => {
       try {
         this.onClientFrame(ws, uid, awaitingAck, data, isBinary);
@@ -142,7 +143,7 @@ export class WsEndpoint {
   }
 
   private onClientFrame(ws: WebSocket, uid: string, awaitingAck: AwaitingAck, data: RawData, isBinary: boolean): void {
-    this.alive.set(ws, true);
+    this.unanswered.set(ws, 0);
     let frame: { type?: unknown; id?: unknown } | undefined;
     if (!isBinary) {
       try {
@@ -165,13 +166,15 @@ export class WsEndpoint {
     }
   }
 
+  /** API.md §6: a ping every period; a socket is dropped once its first unanswered ping is two periods old (60 s). */
   private checkHeartbeats(): void {
     for (const ws of this.wss.clients) {
-      if (!this.alive.get(ws)) {
+      const unanswered = this.unanswered.get(ws) ?? 0;
+      if (unanswered >= 2) {
         ws.terminate();
         continue;
       }
-      this.alive.set(ws, false);
+      this.unanswered.set(ws, unanswered + 1);
       ws.ping();
     }
   }

@@ -59,13 +59,16 @@ describeOnEngines('realtime: bad upgrades and client frames', (engine) => {
     await Promise.all([noisy.close(), bystander.close()]);
   });
 
-  it('drops a socket that stops answering pings, and keeps one that answers', async () => {
+  it('drops a socket that leaves pings unanswered for two periods (API.md §6: 30 s and 60 s), and keeps one that answers', async () => {
     const token = await signToken(TEST_JWT_SECRET, uniqueUid('quiet'));
     const deaf = new WebSocket(`${url('/ws').replace(/^http/, 'ws')}`, { headers: { authorization: `Bearer ${token}` }, autoPong: false });
+    let pings = 0;
+    deaf.on('ping', () => pings++);
     const deafClosed = once(deaf, 'close');
     const lively = await SocketClient.connect(chatlog().urls[0]!, token);
     const [code] = (await deafClosed) as [number];
     assert.equal(code, 1006, 'terminated without a close frame');
+    assert.equal(pings, 2, 'pinged once a period until the first ping went a second period unanswered');
     assert.equal(lively.ws.readyState, WebSocket.OPEN);
     await lively.close();
   });
