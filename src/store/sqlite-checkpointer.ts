@@ -3,11 +3,12 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * SQLite's WAL is copied back into the database file by checkpoints, which by default the committing connection
- * runs itself, on the event loop, whenever the WAL passes 1,000 pages: under load a few dozen times a second,
- * each writing the changed pages and syncing the file while every request waits. This moves them to a worker
- * thread with a connection of its own, which checkpoints passively (never blocking the writer or a reader) a few
- * times a second. The writer keeps an automatic checkpoint only as a backstop, far above what the worker lets
- * the WAL reach, should the worker ever fall behind.
+ * runs itself, on the event loop, whenever the WAL passes 1,000 pages: under load dozens of times a second, each
+ * writing the changed pages and syncing the file while every request waits. This moves them to a worker thread
+ * with a connection of its own, which checkpoints passively (never blocking the writer or a reader) 20 times a
+ * second. The WAL starts over only when a checkpoint has copied all of it before the next commit, which under
+ * steady load is rare, so the writer keeps its own automatic checkpoint at BACKSTOP_CHECKPOINT_PAGES (64 MiB):
+ * by then the worker has copied nearly every page, and the writer's checkpoint finds little left to do.
  */
 export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 
