@@ -89,10 +89,11 @@ async function insertOnPostgres(w: WriteContext, entries: NewMessage[], counter:
   const result = await namedRaw(
     w.trx,
     `with ${counterWrite.cte} input as (select * from json_populate_recordset(null::messages, ?::json)),
-      fresh as (select input.* from input
-        left join lateral (select 1 as found from messages x where x.sender_id = input.sender_id and x.msg_id = input.msg_id limit 1) stored on true
-        where stored.found is null
-          and input.mid = (select min(first.mid) from input first where first.sender_id = input.sender_id and first.msg_id = input.msg_id)),
+      firsts as (select * from (select input.*, row_number() over (partition by sender_id, msg_id order by mid) as nth from input) numbered
+        where nth = 1),
+      fresh as (select firsts.* from firsts
+        left join lateral (select 1 as found from messages x where x.sender_id = firsts.sender_id and x.msg_id = firsts.msg_id limit 1) stored on true
+        where stored.found is null),
       m as (insert into messages (${columns}, seq)
         select ${columns}, coalesce(last.seq, 0) + row_number() over (partition by fresh.conversation order by fresh.mid) from fresh
           left join lateral (select x.seq from messages x where x.conversation = fresh.conversation order by x.mid desc limit 1) last on true
