@@ -169,4 +169,11 @@ describe('starting the server', () => {
     assert.equal(code, 2);
     assert.match(stderr, /usage/);
   });
+
+  it('answers npm run token -- --help with its usage, and an option in place of the uid with an error, signing nothing', async () => {
+    const help = await run('src/auth/token-cli.ts', ['--help'], {}).finished;
+    assert.deepEqual([help.code, help.stdout.startsWith('usage:')], [0, true]);
+    const option = await run('src/auth/token-cli.ts', ['--ttl', '1h'], {}).finished;
+    assert.deepEqual([option.code, option.stdout], [2, '']);
+  });
 });
