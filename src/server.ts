@@ -58,7 +58,9 @@ export async function createServer(config: Config, options: ServerOptions = {}):
   const store = new KnexStore(db, {
     maxBatch: config.writeBatchMax,
     onCommitted: (batch) => bus.publish(batch),
-    walCheckpoints: startWalCheckpoints(config.database, (message) => logger.warn({ message }, 'a WAL checkpoint failed; the next one retries')),
+    walCheckpoints: startWalCheckpoints(config.database, (message) =>
+      logger.warn({ message }, 'the WAL checkpoint worker failed; the writer still checkpoints at 64 MiB'),
+    ),
   });
   let bus: EventBus;
   let redisBus: RedisBus | undefined;

@@ -5,14 +5,15 @@ import { isValidUid } from '../strings.js';
 import { signToken } from './jwt.js';
 
 async function main(args: string[]): Promise<number> {
-  const usage = 'usage: npm run token -- <uid> [ttl, e.g. 1h or 7d]  (uid: 1 to 64 characters, no whitespace)';
-  const [uid, ttl = '24h'] = args;
-  if (uid === '--help' || uid === '-h') {
+  const usage = 'usage: npm run token -- [--] <uid> [ttl, e.g. 1h or 7d]  (uid: 1 to 64 characters, no whitespace; -- before one that starts with -)';
+  if (args[0] === '--help' || args[0] === '-h') {
     console.log(usage);
     return 0;
   }
-  // An option is never a uid: "--ttl 1h" signing a token for "--ttl" would help nobody.
-  if (uid === undefined || uid.startsWith('-') || !isValidUid(uid)) {
+  // An option is never taken for a uid ("--ttl 1h" signing a token for "--ttl" would help nobody), unless after --.
+  const literal = args[0] === '--';
+  const [uid, ttl = '24h'] = literal ? args.slice(1) : args;
+  if (uid === undefined || (!literal && uid.startsWith('-')) || !isValidUid(uid)) {
     console.error(usage);
     return 2;
   }

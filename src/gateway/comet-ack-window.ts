@@ -73,6 +73,16 @@ export class AckWindow {
     if (sent.eventId !== undefined) this.stream.push(sent);
   }
 
+  /**
+   * A stream event this socket gets no frame for (what dtalk has no signal for, the socket's own sends): with
+   * nothing waiting, the position moves to it at once (returned); otherwise the next acknowledgement passes it.
+   */
+  pass(eventId: number): number | undefined {
+    if (this.stream.length > 0 || eventId <= this.position) return undefined;
+    this.position = eventId;
+    return eventId;
+  }
+
   /** Undefined for a seq that is not waiting (a repeat, or one never sent). */
   ack(seq: number, now: number): Acknowledged | undefined {
     const sent = this.bySeq.get(seq);

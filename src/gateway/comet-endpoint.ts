@@ -264,14 +264,17 @@ export class CometEndpoint {
   private async sendMessage(connection: CometConnection, frame: SocketFrame): Promise<void> {
     const uid = connection.uid!;
     const reply = (body: Uint8Array) => this.send(connection, { ver: frame.ver, op: CometOp.SendMsgReply, seq: frame.seq, ack: frame.seq, body });
+    // Remembered before it is stored, as the fan-out may push it before the send is answered; forgotten if refused.
+    let sent: string | undefined;
     try {
       const receipt = await this.options.sending.send(
         uid,
         () => ({ proto: frame.body }),
-        ({ msgId }) => rememberSent(connection.sentMsgIds, msgId),
+        ({ msgId }) => rememberSent(connection.sentMsgIds, (sent = msgId)),
       );
       reply(this.options.codec.encodeCommonAck(receipt.mid, receipt.createdAt));
     } catch (err) {
+      if (sent !== undefined) connection.sentMsgIds.delete(sent);
       if (!(err instanceof AppError)) this.options.logger.error({ err, uid }, 'a comet send failed');
       const refusal = refusalFor(connection.device, err);
       if (refusal) reply(refusal);
@@ -304,11 +307,17 @@ export class CometEndpoint {
       return false;
     }
     const { event } = outgoing;
-    // dtalk has no signal for these (API.md §9): a dtalk client would not know what to do with one.
-    if (event.kind === 'read' || event.kind === 'conversation') return true;
-    // API.md §4.1: a message goes to the sender's other connections; this one has it, and its op 8. Like the two
-    // above, it passes without a frame: the next frame acknowledged moves the device's position past it.
-    if (event.kind === 'message' && event.message.senderId === connection.uid && connection.sentMsgIds.has(event.message.msgId)) return true;
+    // dtalk has no signal for a read or a setting (API.md §9): a dtalk client would not know what to do with one.
+    // A message goes to the sender's other connections (§4.1): this one has it, and its op 8.
+    const noFrame =
+      event.kind === 'read' ||
+      event.kind === 'conversation' ||
+      (event.kind === 'message' && event.message.senderId === connection.uid && connection.sentMsgIds.has(event.message.msgId));
+    if (noFrame) {
+      const position = window.pass(event.id);
+      if (position !== undefined && connection.device) this.recordProgress(connection, position, []);
+      return true;
+    }
     const body = outgoing.encoded(this.frameBody);
     const deliveredMid =
       event.kind === 'message' && event.message.channelType === ChannelType.ToUser && event.message.senderId !== connection.uid ? event.message.mid : undefined;

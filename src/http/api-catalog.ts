@@ -24,7 +24,8 @@ function forDocument(schema: unknown): unknown {
   if (typeof schema !== 'object' || schema === null) return schema;
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(schema)) {
-    if (key === 'errorHint') out.description = `Must be: ${String(value).replace(/^must be /, '')}`;
+    // The hint ends a sentence that names the field ("logId must be ..."); on its own it starts one.
+    if (key === 'errorHint') out.description = String(value).replace(/^m/, 'M');
     else out[key] = forDocument(value);
   }
   return out;

@@ -59,6 +59,8 @@ export function startCheckpointer(filename: string, onError: (message: string) =
   worker.unref();
   return {
     close: async () => {
+      // Held until it has closed its connection, even by a process with nothing else left to wait for.
+      worker.ref();
       worker.postMessage('close');
       await exited;
     },

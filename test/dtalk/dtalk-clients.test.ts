@@ -128,6 +128,19 @@ describeOnEngines('dtalk clients on the comet socket', (engine) => {
     }
   });
 
+  it('never gives a device back the message it sent itself, even once it comes back after going offline', async () => {
+    const alice = new DtalkIdentity();
+    const bob = uniqueUid('bob');
+    const phone = await device(alice, 'phone');
+    const outcome = await phone.sendMessage(privateMessage(bob, 'mine'));
+    assert.equal(outcome.state, 'sent');
+    await phone.disconnect();
+    await phone.reconnect(last());
+    const reply = (await (await chatlog().client(bob)).sendText(alice.uid, 'answer')).data.logId;
+    await phone.until(() => phone.processedIds.includes(reply), 'the answer');
+    assert.deepEqual(phone.processedIds, [reply]);
+  });
+
   it('makes a refused send end as a failure on both kinds of client, storing nothing', async () => {
     for (const kind of ['phone', 'desktop'] as const) {
       const alice = new DtalkIdentity();

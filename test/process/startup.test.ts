@@ -175,5 +175,7 @@ describe('starting the server', () => {
     assert.deepEqual([help.code, help.stdout.startsWith('usage:')], [0, true]);
     const option = await run('src/auth/token-cli.ts', ['--ttl', '1h'], {}).finished;
     assert.deepEqual([option.code, option.stdout], [2, '']);
+    const dashed = await run('src/auth/token-cli.ts', ['--', '-ops'], {}).finished;
+    assert.deepEqual([dashed.code, dashed.stdout.split('.').length], [0, 3], 'a uid that starts with - after --');
   });
 });
