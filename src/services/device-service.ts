@@ -41,8 +41,9 @@ export class DeviceService {
 
   /** Registers the device and returns the position it has acknowledged (0 for a new device). */
   async open(uid: string, device: KnownDevice): Promise<number> {
-    // What its last socket here acknowledged may still be waiting to be written.
-    if (this.pending.has(`${uid} ${device.uuid}`)) await this.flush();
+    // What its last socket here acknowledged may still be waiting to be written, or being written: a socket that
+    // closed has just started that write.
+    await (this.pending.has(`${uid} ${device.uuid}`) ? this.flush() : this.flushing);
     return this.store.openDevice(uid, device, this.now());
   }
 

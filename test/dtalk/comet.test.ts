@@ -59,16 +59,20 @@ describeOnEngines('the dtalk comet socket at GET /sub', (engine) => {
   it("pushes a message sent on op 7 to the sender's other sockets, not back to the one that sent it (API.md §4.1)", async () => {
     const { identity, comet: sender } = await connected();
     const { comet: other } = await connected(identity, chatlog().urls.length - 1);
-    const bob = uniqueUid('bob');
-    sender.send(CometOp.SendMsg, codec.encodePush({ msgId: 'own-1', targetId: bob, msgType: 1, msg: encodeText('mine') }), { seq: 5 });
-    const { mid } = codec.decodeCommonAck((await sender.next((frame) => frame.op === CometOp.SendMsgReply && frame.seq === 5)).body);
+    const bobUid = uniqueUid('bob');
+    const bob = await chatlog().client(bobUid);
     const midsOf = (comet: CometClient) => comet.received().map((frame) => codec.decodeStreamRecord(frame.body).common?.mid);
-    await other.until(() => midsOf(other).includes(mid));
+    const reachBoth = (logId: number) => Promise.all([sender, other].map((comet) => comet.until(() => midsOf(comet).includes(logId))));
+    // These sockets name no device, so they get live events only: once this one reaches both, both are live.
+    const before = (await bob.sendText(identity.uid, 'hello')).data.logId;
+    await reachBoth(before);
+    sender.send(CometOp.SendMsg, codec.encodePush({ msgId: 'own-1', targetId: bobUid, msgType: 1, msg: encodeText('mine') }), { seq: 5 });
+    const { mid } = codec.decodeCommonAck((await sender.next((frame) => frame.op === CometOp.SendMsgReply && frame.seq === 5)).body);
     // A later event in the sender's stream: once it is there, its own message would have been before it.
-    const later = (await (await chatlog().client(bob)).sendText(identity.uid, 'reply')).data.logId;
-    await Promise.all([sender, other].map((comet) => comet.until(() => midsOf(comet).includes(later))));
-    assert.deepEqual(midsOf(sender), [later]);
-    assert.deepEqual(midsOf(other), [mid, later]);
+    const later = (await bob.sendText(identity.uid, 'reply')).data.logId;
+    await reachBoth(later);
+    assert.deepEqual(midsOf(sender), [before, later]);
+    assert.deepEqual(midsOf(other), [before, mid, later]);
   });
 
   it('answers a refused message from a socket without a mobile device with op 8: 0x0F and the error envelope, storing nothing', async () => {
