@@ -9,6 +9,9 @@ export function jsonBody(limitBytes: number): Middleware {
     json: true,
     jsonLimit: limitBytes,
     jsonStrict: true,
+    // A byte a character, and the text kept: utf8Body decodes it strictly (see there).
+    encoding: 'latin1',
+    includeUnparsed: true,
     multipart: false,
     urlencoded: false,
     text: false,
@@ -22,10 +25,30 @@ export function jsonBody(limitBytes: number): Middleware {
     }
     await parse(ctx, async () => {
       // An empty body is an empty object, so that `{}`-only endpoints need no body at all.
+      ctx.request.body = utf8Body(ctx.request.body, (ctx.request as { rawBody?: string }).rawBody);
       ctx.request.body ??= {};
       await next();
     });
   };
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The body as its UTF-8 text says. Decoding it as UTF-8 directly, as koa-body does by default, turns bytes that
+ * are not UTF-8 into U+FFFD, so that something other than what was sent would be stored without a word; read as
+ * latin1, the bytes are all still there. An ASCII body reads the same either way and is taken as parsed; any
+ * other is decoded strictly and parsed again (koa-body has already checked its JSON and its keys).
+ */
+function utf8Body<T>(parsed: T, latin1: string | undefined): T {
+  if (latin1 === undefined || !/[\u0080-\u00ff]/.test(latin1)) return parsed;
+  let text: string;
+  try {
+    text = strictUtf8.decode(Buffer.from(latin1, 'latin1'));
+  } catch {
+    throw AppError.invalidParams('the request body is not valid UTF-8');
+  }
+  return JSON.parse(text) as T;
 }
 
 function hasBody(ctx: Context): boolean {

@@ -230,6 +230,17 @@ const badInputs: BadInput[] = [
     result: -10202,
     status: 413,
   },
+  {
+    name: 'a JSON push with bytes that are not UTF-8',
+    send: (a, bob) => {
+      const [head, tail] = JSON.stringify(text(bob)).split('"hi"') as [string, string];
+      const body = Buffer.concat([Buffer.from(`${head}"h`), Buffer.from([0xff, 0xfe]), Buffer.from(`"${tail}`)]);
+      return a.request('/record/push', { body, contentType: 'application/json' });
+    },
+    result: -1012,
+    status: 400,
+    message: /not valid UTF-8/,
+  },
   { name: 'an unknown endpoint', send: (a) => a.post('/app/record/nothing-here', {}), result: -1007, status: 404 },
   { name: 'GET on a POST endpoint', send: (a) => a.request('/app/record/sync-record', { method: 'GET' }), result: -1007, status: 404 },
 ];

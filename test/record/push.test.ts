@@ -67,6 +67,15 @@ describeOnEngines('push', (engine) => {
     });
   }
 
+  it('stores text beyond ASCII in a JSON push exactly as sent, in every plane', async () => {
+    const [alice, bob] = [uniqueUid('alice'), uniqueUid('bob')];
+    const content = 'héllo 你好 🎉 \ufffd';
+    const reply = await (await chatlog().client(alice)).pushJson({ channelType: 0, msgId: 'utf8', targetId: bob, msgType: 1, content: { content } });
+    assert.equal(reply.result, 0, reply.message);
+    const [record] = await (await chatlog().client(bob)).syncAll();
+    assert.deepEqual(codec.decodeContent(1, record!.common!.msg), { content });
+  });
+
   it('answers a repeated msgId with the first logId and datetime and stores nothing new', async () => {
     const [alice, bob] = [uniqueUid('alice'), uniqueUid('bob')];
     const client = await chatlog().client(alice);
