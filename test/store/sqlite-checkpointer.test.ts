@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import knex, { type Knex } from 'knex';
 import { startCheckpointer } from '../../src/store/sqlite-checkpointer.js';
+import { temporaryDir } from '../helpers/temp-dirs.js';
 
 describe('SQLite WAL checkpoints', () => {
   let dir: string;
   let filename: string;
   let writer: Knex;
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'chatlog-checkpoint-'));
+    dir = temporaryDir('checkpoint');
     filename = join(dir, 'chatlog.db');
     writer = knex({ client: 'better-sqlite3', connection: { filename }, useNullAsDefault: true });
     await writer.raw('pragma journal_mode = WAL');
@@ -19,10 +19,7 @@ describe('SQLite WAL checkpoints', () => {
     await writer.raw('pragma wal_autocheckpoint = 0');
     await writer.raw('create table t (n integer primary key, body text)');
   });
-  afterEach(async () => {
-    await writer.destroy();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => writer.destroy());
 
   /** The database file's size: what has been checkpointed into it, the WAL left out. */
   const databaseBytes = () => statSync(filename).size;
