@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import knex, { type Knex } from 'knex';
 import type { DatabaseConfig } from '../config.js';
 import { migrationSource } from '../../db/migrations/index.js';
-import { BACKSTOP_CHECKPOINT_PAGES, startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
+import { BACKSTOP_CHECKPOINT_PAGES, BACKSTOP_WAL_BYTES, startCheckpointer, type Checkpointer } from './sqlite-checkpointer.js';
 
 /** The knex settings for either engine; knexfile.ts uses the same function for the knex CLI. */
 export function knexConfig(database: DatabaseConfig): Knex.Config {
@@ -28,9 +28,9 @@ export function knexConfig(database: DatabaseConfig): Knex.Config {
         // 64 MiB of pages kept in-process instead of SQLite's 2 MiB: beyond it every page read is a system call.
         connection.pragma('cache_size = -65536');
         // Checkpoints are the worker's (startWalCheckpoints); this one only if it falls far behind. After a peak
-        // the WAL file is cut back to 64 MiB when it starts over.
+        // the WAL file is cut back to that size when it starts over.
         connection.pragma(`wal_autocheckpoint = ${BACKSTOP_CHECKPOINT_PAGES}`);
-        connection.pragma('journal_size_limit = 67108864');
+        connection.pragma(`journal_size_limit = ${BACKSTOP_WAL_BYTES}`);
         done(null, connection);
       },
     },

@@ -12,6 +12,9 @@ import { Worker } from 'node:worker_threads';
  */
 export const BACKSTOP_CHECKPOINT_PAGES = 16_384;
 
+/** The same in bytes, at SQLite's default page size of 4 KiB, which chatlog keeps. */
+export const BACKSTOP_WAL_BYTES = BACKSTOP_CHECKPOINT_PAGES * 4096;
+
 /** How often the worker checkpoints; one with nothing to copy costs a look at the WAL's index. */
 const CHECKPOINT_INTERVAL_MS = 50;
 
